@@ -1,0 +1,212 @@
+//! Wires the pieces together for each subcommand: configuration, catalog, server,
+//! transport. Output meant for people goes to stdout only in the non-serving subcommands.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rmcp::model::JsonObject;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::cli::{Cli, Command, ServeArgs};
+use crate::config::Config;
+use crate::ops::Effect;
+use crate::server::McpServer;
+
+/// Builds the server from configuration.
+pub fn build_server(config: &Config) -> anyhow::Result<McpServer> {
+    let catalog = Catalog::load(config.tools.catalog_override.as_deref())?;
+    McpServer::new(config, catalog)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    crate::telemetry::init(
+        cli.global.log_format,
+        if serving { "info,rmcp=warn" } else { "warn" },
+    );
+    let mut overrides = cli.global.overrides();
+    match cli.command {
+        None => serve(Config::load(&overrides)?, ServeArgs::default()).await,
+        Some(Command::Serve(args)) => {
+            overrides.http_bind = args.http;
+            overrides.allowed_hosts = args.allowed_hosts.clone();
+            serve(Config::load(&overrides)?, args).await
+        }
+        Some(Command::Tools { json, markdown }) => {
+            let server = build_server(&Config::load(&overrides)?)?;
+            let text = if json {
+                serde_json::to_string_pretty(&tools_json(&server))?
+            } else if markdown {
+                tools_markdown(&server)
+            } else {
+                tools_table(&server)
+            };
+            print(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Search {
+            intent,
+            limit,
+            json,
+        }) => {
+            let server = build_server(&Config::load(&overrides)?)?;
+            let hits = server.search_index().search(&intent, limit);
+            let text = if json {
+                serde_json::to_string_pretty(&hits)?
+            } else if hits.is_empty() {
+                format!("no tool matches {intent:?}")
+            } else {
+                hits.iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        format!(
+                            "{:>2}. {:<32} {:<55} {:>6.2}",
+                            i + 1,
+                            h.name,
+                            h.operation,
+                            h.score
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            print(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Call { tool, args }) => {
+            let server = build_server(&Config::load(&overrides)?)?;
+            let args: JsonObject = match serde_json::from_str::<Value>(&args)
+                .context("--args is not valid JSON")?
+            {
+                Value::Object(o) => o,
+                _ => anyhow::bail!(
+                    "--args must be a JSON object, e.g. '{{\"model_id\":\"mistral-small-latest\"}}'"
+                ),
+            };
+            let cancel = CancellationToken::new();
+            let ctx = server.detached_context(cancel.clone());
+            let call = server.call(&tool, args, ctx);
+            let result = tokio::select! {
+                r = call => r,
+                _ = crate::transport::shutdown_signal() => { cancel.cancel(); None }
+            };
+            let Some(result) = result else {
+                anyhow::bail!("unknown tool `{tool}`; `mistral-mcp tools` lists them");
+            };
+            let failed = result.is_error == Some(true);
+            print(&serde_json::to_string_pretty(&result)?)?;
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let server = build_server(&config)?;
+    if config.upstream.api_key.is_none() {
+        tracing::warn!(
+            "no Mistral API key configured: tools are listed, but every call will explain how to set MISTRAL_API_KEY"
+        );
+    }
+    match args.http {
+        Some(_) => crate::transport::http::serve(server, &config.http).await?,
+        None => crate::transport::stdio::serve(server).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
+fn effect_label(t: &crate::catalog::ToolDef) -> &'static str {
+    match t.spec().effect {
+        Effect::Read => "read-only",
+        Effect::Inference => "inference",
+        Effect::Write => "writes",
+        Effect::Destructive => "destructive",
+    }
+}
+
+pub fn tools_json(server: &McpServer) -> Value {
+    let tools: Vec<Value> = server
+        .catalog()
+        .tools
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "operation": t.spec().operation(),
+                "toolset": t.toolset,
+                "title": t.title,
+                "annotations": t.annotations(),
+                "enabled": server.exposed_tool(&t.name).is_some(),
+            })
+        })
+        .collect();
+    json!(tools)
+}
+
+fn tools_table(server: &McpServer) -> String {
+    let mut lines = vec![format!(
+        "{:<30} {:<60} {:<12} {:<12} {}",
+        "NAME", "OPERATION", "TOOLSET", "EFFECT", "ENABLED"
+    )];
+    for t in &server.catalog().tools {
+        lines.push(format!(
+            "{:<30} {:<60} {:<12} {:<12} {}",
+            t.name,
+            t.spec().operation(),
+            t.toolset,
+            effect_label(t),
+            if server.exposed_tool(&t.name).is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+        ));
+    }
+    lines.push(format!(
+        "\n{} tools in the catalog, {} exposed; search_tools is always available.",
+        server.catalog().tools.len(),
+        server
+            .catalog()
+            .tools
+            .iter()
+            .filter(|t| server.exposed_tool(&t.name).is_some())
+            .count()
+    ));
+    lines.join("\n")
+}
+
+/// The README's tool table (a test keeps the README in sync with it).
+pub fn tools_markdown(server: &McpServer) -> String {
+    let mut out = String::from(
+        "| Tool | Toolset | Operation | Effect | What it does |\n|---|---|---|---|---|\n",
+    );
+    for t in &server.catalog().tools {
+        let first = t
+            .description
+            .split(". ")
+            .next()
+            .unwrap_or(&t.description)
+            .trim_end_matches('.');
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` | {} | {}. |\n",
+            t.name,
+            t.toolset,
+            t.spec().operation(),
+            effect_label(t),
+            first
+        ));
+    }
+    out
+}

@@ -1,0 +1,297 @@
+//! The tool catalog: which operations are tools, under what names, in which toolsets, with
+//! what descriptions and search keywords.
+//!
+//! `tools.toml` is compiled into the binary; an override file (`--catalog`) patches entries
+//! of it (rename, re-describe, add keywords, disable). Both are strict: an unknown key, an
+//! unknown operation or a duplicate name stops the server with a message naming it. The
+//! catalog is joined with the operation registry ([`crate::ops::registry`]) into
+//! [`ToolDef`]s, the single list everything else (listing, calling, search, docs) reads.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde::Deserialize;
+
+use crate::ops::{Effect, OpEntry, OpSpec};
+
+/// The catalog shipped with the binary.
+pub const EMBEDDED: &str = include_str!("../tools.toml");
+
+/// Longest tool name any major client accepts.
+pub const MAX_NAME_LEN: usize = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    toolsets: BTreeMap<String, ToolsetDef>,
+    tools: BTreeMap<String, ToolEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsetDef {
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolEntry {
+    name: Option<String>,
+    toolset: String,
+    title: String,
+    description: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An override file: every field optional, applied over the embedded entries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideFile {
+    #[serde(default)]
+    tools: BTreeMap<String, ToolPatch>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolPatch {
+    name: Option<String>,
+    toolset: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    keywords: Option<Vec<String>>,
+    /// Added to the shipped keywords instead of replacing them.
+    extra_keywords: Option<Vec<String>>,
+    enabled: Option<bool>,
+}
+
+/// One operation as a tool: everything listing, calling and searching need.
+pub struct ToolDef {
+    pub name: String,
+    pub toolset: String,
+    pub title: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub enabled: bool,
+    pub op: OpEntry,
+}
+
+impl ToolDef {
+    pub fn spec(&self) -> &'static OpSpec {
+        self.op.spec
+    }
+
+    pub fn input_schema(&self) -> Arc<JsonObject> {
+        self.op.input_schema.clone()
+    }
+
+    pub fn annotations(&self) -> ToolAnnotations {
+        let spec = self.spec();
+        ToolAnnotations::new()
+            .read_only(spec.read_only())
+            .destructive(spec.effect == Effect::Destructive)
+            .idempotent(spec.idempotent)
+            .open_world(true)
+    }
+
+    /// The MCP tool as `tools/list` shows it.
+    pub fn to_tool(&self) -> Tool {
+        Tool::new(
+            self.name.clone(),
+            self.description.clone(),
+            self.input_schema(),
+        )
+        .with_title(self.title.clone())
+        .with_annotations(self.annotations())
+    }
+}
+
+/// The joined catalog.
+pub struct Catalog {
+    pub toolsets: BTreeMap<String, ToolsetDef>,
+    pub tools: Vec<ToolDef>,
+}
+
+impl Catalog {
+    /// The embedded catalog, patched by `override_path` if given.
+    pub fn load(override_path: Option<&Path>) -> anyhow::Result<Self> {
+        let patch = match override_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read catalog override {}", p.display()))?;
+                let patch: OverrideFile = toml::from_str(&text)
+                    .with_context(|| format!("invalid catalog override {}", p.display()))?;
+                Some(patch)
+            }
+            None => None,
+        };
+        Self::build(EMBEDDED, patch, crate::ops::registry())
+    }
+
+    fn build(
+        text: &str,
+        patch: Option<OverrideFile>,
+        registry: Vec<OpEntry>,
+    ) -> anyhow::Result<Self> {
+        let file: CatalogFile = toml::from_str(text).context("invalid embedded tools.toml")?;
+        let mut entries = file.tools;
+        if let Some(patch) = patch {
+            for (id, p) in patch.tools {
+                let Some(e) = entries.get_mut(&id) else {
+                    bail!(
+                        "catalog override names unknown operation `{id}`; `mistral-mcp tools` lists them"
+                    );
+                };
+                if let Some(v) = p.name {
+                    e.name = Some(v);
+                }
+                if let Some(v) = p.toolset {
+                    e.toolset = v;
+                }
+                if let Some(v) = p.title {
+                    e.title = v;
+                }
+                if let Some(v) = p.description {
+                    e.description = v;
+                }
+                if let Some(v) = p.keywords {
+                    e.keywords = v;
+                }
+                if let Some(v) = p.extra_keywords {
+                    e.keywords.extend(v);
+                }
+                if let Some(v) = p.enabled {
+                    e.enabled = v;
+                }
+            }
+        }
+
+        let mut by_id: HashMap<&'static str, OpEntry> = HashMap::new();
+        for op in registry {
+            if by_id.insert(op.spec.id, op).is_some() {
+                bail!("two operations share the id registered last");
+            }
+        }
+        let mut tools = Vec::with_capacity(entries.len());
+        let mut names = HashSet::new();
+        for (id, e) in entries {
+            let Some(op) = by_id.remove(id.as_str()) else {
+                bail!("tools.toml describes `{id}`, but no operation has that id");
+            };
+            let name = e.name.unwrap_or_else(|| id.clone());
+            validate_name(&name)?;
+            if !names.insert(name.clone()) {
+                bail!("two tools are named `{name}`");
+            }
+            if !file.toolsets.contains_key(&e.toolset) {
+                bail!("tool `{name}` is in undeclared toolset `{}`", e.toolset);
+            }
+            if e.description.trim().is_empty() || e.title.trim().is_empty() {
+                bail!("tool `{name}` needs a title and a description");
+            }
+            if META_TOOLS.contains(&name.as_str()) {
+                bail!("`{name}` is reserved for a built-in tool");
+            }
+            tools.push(ToolDef {
+                name,
+                toolset: e.toolset,
+                title: e.title,
+                description: e.description.trim().to_string(),
+                keywords: e.keywords,
+                enabled: e.enabled,
+                op,
+            });
+        }
+        if let Some(id) = by_id.keys().next() {
+            bail!("operation `{id}` has no entry in tools.toml");
+        }
+        tools.sort_by(|a, b| {
+            (a.toolset.as_str(), a.name.as_str()).cmp(&(b.toolset.as_str(), b.name.as_str()))
+        });
+        Ok(Self {
+            toolsets: file.toolsets,
+            tools,
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// Checks `--toolsets` values, so a typo is an error and not an empty server.
+    pub fn check_toolsets(&self, wanted: &[String]) -> anyhow::Result<()> {
+        for t in wanted {
+            if !self.toolsets.contains_key(t) {
+                let known: Vec<&str> = self.toolsets.keys().map(String::as_str).collect();
+                bail!(
+                    "unknown toolset `{t}`; known toolsets: {}",
+                    known.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Names of the built-in discovery tools.
+pub const META_TOOLS: &[&str] = &["search_tools", "describe_tools", "call_tool"];
+
+fn validate_name(name: &str) -> anyhow::Result<()> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !ok_chars {
+        bail!("tool name `{name}` must be 1-{MAX_NAME_LEN} characters of A-Z, a-z, 0-9, _ or -");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_matches_the_registry() {
+        let c = Catalog::load(None).unwrap();
+        assert!(c.tools.len() >= 20);
+        for t in &c.tools {
+            crate::schema::check_portable(&t.name, &t.input_schema()).unwrap();
+            assert!(
+                t.description.len() <= 1024,
+                "{} description too long",
+                t.name
+            );
+        }
+    }
+
+    #[test]
+    fn override_patches_and_rejects_unknowns() {
+        let patch: OverrideFile =
+            toml::from_str("[tools.files_delete]\nenabled = false\nname = \"rm_file\"\n").unwrap();
+        let c = Catalog::build(EMBEDDED, Some(patch), crate::ops::registry()).unwrap();
+        let t = c.get("rm_file").unwrap();
+        assert!(!t.enabled);
+        let patch: OverrideFile = toml::from_str("[tools.no_such_op]\nenabled = false\n").unwrap();
+        let err = Catalog::build(EMBEDDED, Some(patch), crate::ops::registry())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no_such_op"));
+        assert!(toml::from_str::<OverrideFile>("[tools.files_delete]\nenabld = false\n").is_err());
+    }
+
+    #[test]
+    fn bad_names_are_rejected() {
+        assert!(validate_name("ok_name-1").is_ok());
+        assert!(validate_name("has space").is_err());
+        assert!(validate_name(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The command line: `serve` (the default), `tools`, `search` and `call`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Overrides, ToolMode};
+use crate::telemetry::LogFormat;
+
+const AFTER_HELP: &str = "\
+Quick start:
+  MISTRAL_API_KEY=... mistral-mcp                 MCP over stdio (what Claude Desktop, Cursor, Windsurf run)
+  mistral-mcp serve --http 127.0.0.1:8080         Streamable HTTP at /mcp, health at /healthz
+  mistral-mcp tools                               what the server exposes
+  mistral-mcp search \"run OCR on a PDF\"           which tool fits a task
+  mistral-mcp call models_list --args '{}'        run one tool and print its result
+
+Environment:
+  MISTRAL_API_KEY           the Mistral API key (never sent to MCP clients)
+  MISTRAL_API_KEY_FILE      read the key from this file instead (Docker/Kubernetes secrets)
+  MISTRAL_BASE_URL          API base URL (default https://api.mistral.ai; EU: https://api.eu.mistral.ai)
+  MISTRAL_MCP_CONFIG        configuration file (TOML), same as --config
+  MISTRAL_MCP_ALLOWED_DIRS  directories local file paths may point into (':'-separated)
+  MISTRAL_MCP_HTTP_TOKEN    bearer token HTTP clients must send (required off loopback)
+  RUST_LOG                  log filter, e.g. debug or mistral_mcp=debug (logs go to stderr)
+
+Precedence: command-line flags, then environment, then the config file, then defaults.";
+
+/// An MCP server that gives AI agents the Mistral AI API as tools.
+#[derive(Debug, Parser)]
+#[command(name = "mistral-mcp", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML). Unknown keys are errors.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Read the Mistral API key from this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+    /// Mistral API base URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// `all`: list every tool. `dynamic`: list only search_tools, describe_tools and call_tool.
+    #[arg(long, global = true, value_enum)]
+    pub tools: Option<ToolMode>,
+    /// Only these toolsets, comma-separated (e.g. chat,ocr,files). `mistral-mcp tools` lists them.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "LIST")]
+    pub toolsets: Option<Vec<String>>,
+    /// Expose only tools that do not change anything.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// A catalog file that patches the built-in tools.toml (rename, re-describe, disable).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// A directory local file paths may point into (repeatable). Without one, local paths are refused.
+    #[arg(long = "allow-dir", global = true, value_name = "DIR")]
+    pub allow_dirs: Vec<PathBuf>,
+    /// Seconds one Mistral request may take (default 300).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout_secs: Option<u64>,
+    /// Retries on 429, 5xx and connection errors (default 3).
+    #[arg(long, global = true, value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (default) or Streamable HTTP.
+    Serve(ServeArgs),
+    /// List the tool catalog.
+    Tools {
+        /// Print JSON instead of a table.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the Markdown table used in the README.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Find the tools that fit a task described in plain words.
+    Search {
+        /// What you want to do, e.g. "transcribe an audio file".
+        intent: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one tool and print its result (exit code 1 if the tool failed).
+    Call {
+        /// Tool name, as listed by `mistral-mcp tools`.
+        tool: String,
+        /// Arguments as a JSON object.
+        #[arg(long, default_value = "{}", value_name = "JSON")]
+        args: String,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Serve Streamable HTTP on this address instead of stdio, e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Extra Host header value to accept over HTTP (repeatable), e.g. mcp.example.com.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            api_key_file: self.api_key_file.clone(),
+            base_url: self.base_url.clone(),
+            mode: self.tools,
+            toolsets: self.toolsets.clone(),
+            read_only: self.read_only,
+            catalog: self.catalog.clone(),
+            allowed_dirs: self.allow_dirs.clone(),
+            timeout_secs: self.timeout_secs,
+            max_retries: self.max_retries,
+            http_bind: None,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}

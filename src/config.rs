@@ -1,0 +1,431 @@
+//! Server configuration: one [`Config`] built from defaults, an optional TOML file, the
+//! environment and command-line flags, in that order of increasing precedence.
+//!
+//! The file is strict (unknown keys are errors, so a typo never silently does nothing).
+//! The Mistral API key is held in a [`SecretString`] from the moment it is read, so it
+//! cannot reach a log line or a `Debug` dump by accident.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The base URL used when none is configured.
+pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
+
+/// Environment variables the server reads. Listed once so `--help`, the README and the
+/// loader cannot disagree.
+pub mod env {
+    pub const API_KEY: &str = "MISTRAL_API_KEY";
+    pub const API_KEY_FILE: &str = "MISTRAL_API_KEY_FILE";
+    pub const BASE_URL: &str = "MISTRAL_BASE_URL";
+    pub const CONFIG: &str = "MISTRAL_MCP_CONFIG";
+    pub const ALLOWED_DIRS: &str = "MISTRAL_MCP_ALLOWED_DIRS";
+    pub const HTTP_TOKEN: &str = "MISTRAL_MCP_HTTP_TOKEN";
+}
+
+/// Which tools `tools/list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolMode {
+    /// Every enabled tool, plus `search_tools`.
+    #[default]
+    All,
+    /// Only `search_tools`, `describe_tools` and `call_tool`: a few hundred tokens of context
+    /// that still reach every operation.
+    Dynamic,
+}
+
+/// The configuration file, as written by a user. Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub mistral: MistralSection,
+    #[serde(default)]
+    pub tools: ToolsSection,
+    #[serde(default)]
+    pub files: FilesSection,
+    #[serde(default)]
+    pub http: HttpSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MistralSection {
+    /// Prefer `api_key_file` or the environment: a key in a config file is easy to leak.
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub connect_timeout_secs: Option<u64>,
+    pub stream_idle_timeout_secs: Option<u64>,
+    pub max_retries: Option<u32>,
+    pub retry_initial_ms: Option<u64>,
+    pub retry_max_delay_secs: Option<u64>,
+    pub retry_budget_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsSection {
+    pub mode: Option<ToolMode>,
+    pub toolsets: Option<Vec<String>>,
+    pub read_only: Option<bool>,
+    pub catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSection {
+    pub allowed_dirs: Option<Vec<PathBuf>>,
+    pub max_upload_mb: Option<u64>,
+    pub max_inline_kb: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    pub bind: Option<SocketAddr>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub bearer_token: Option<SecretString>,
+}
+
+/// How the Mistral client behaves: where it sends requests, how long it waits, how it retries.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub base_url: url::Url,
+    pub api_key: Option<SecretString>,
+    /// Total time for one attempt of a non-streaming request, body included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Longest silence tolerated between two events of a stream.
+    pub stream_idle_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// Bounded exponential backoff with jitter, as Mistral's docs recommend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt; 0 disables retrying.
+    pub max_retries: u32,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+    /// No retry starts once this much time has passed since the first attempt.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+            budget: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Local files the server may read (uploads) and write (downloads).
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// Canonical directories. Empty means local paths are refused.
+    pub allowed_dirs: Vec<PathBuf>,
+    pub max_upload_bytes: u64,
+    /// Binary downloads up to this size may be returned inline as an MCP resource.
+    pub max_inline_bytes: u64,
+}
+
+/// Which tools the server exposes.
+#[derive(Debug, Clone, Default)]
+pub struct ToolsConfig {
+    pub mode: ToolMode,
+    /// Empty means every toolset.
+    pub toolsets: Vec<String>,
+    pub read_only: bool,
+    pub catalog_override: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub bind: SocketAddr,
+    /// Extra Host values accepted besides loopback (for a reverse proxy or a public name).
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub bearer_token: Option<SecretString>,
+}
+
+/// The resolved configuration every part of the server reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub upstream: UpstreamConfig,
+    pub tools: ToolsConfig,
+    pub files: FilesConfig,
+    pub http: HttpConfig,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub api_key_file: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub mode: Option<ToolMode>,
+    pub toolsets: Option<Vec<String>>,
+    pub read_only: bool,
+    pub catalog: Option<PathBuf>,
+    pub allowed_dirs: Vec<PathBuf>,
+    pub timeout_secs: Option<u64>,
+    pub max_retries: Option<u32>,
+    pub http_bind: Option<SocketAddr>,
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Where to look things up; a trait-free seam so tests can load without touching the
+/// process environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Config {
+    /// Loads the configuration from the process environment and the given overrides.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        Self::load_with(overrides, &|name| std::env::var(name).ok())
+    }
+
+    pub fn load_with(overrides: &Overrides, env: EnvLookup<'_>) -> anyhow::Result<Self> {
+        let config_path = overrides
+            .config_file
+            .clone()
+            .or_else(|| env(env::CONFIG).map(PathBuf::from));
+        let file = match &config_path {
+            Some(path) => parse_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::resolve(file, overrides, env)
+    }
+
+    fn resolve(file: FileConfig, o: &Overrides, env: EnvLookup<'_>) -> anyhow::Result<Self> {
+        let m = file.mistral;
+        let api_key = resolve_api_key(o, &m, env)?;
+        let base_url = o
+            .base_url
+            .clone()
+            .or_else(|| env(env::BASE_URL))
+            .or(m.base_url)
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let base_url = parse_base_url(&base_url)?;
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy {
+            max_retries: o
+                .max_retries
+                .or(m.max_retries)
+                .unwrap_or(defaults.max_retries),
+            initial_delay: m
+                .retry_initial_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.initial_delay),
+            max_delay: m
+                .retry_max_delay_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.max_delay),
+            budget: m
+                .retry_budget_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.budget),
+        };
+        let upstream = UpstreamConfig {
+            base_url,
+            api_key,
+            timeout: Duration::from_secs(o.timeout_secs.or(m.timeout_secs).unwrap_or(300)),
+            connect_timeout: Duration::from_secs(m.connect_timeout_secs.unwrap_or(10)),
+            stream_idle_timeout: Duration::from_secs(m.stream_idle_timeout_secs.unwrap_or(60)),
+            retry,
+        };
+
+        let t = file.tools;
+        let toolsets = o.toolsets.clone().or(t.toolsets).unwrap_or_default();
+        let tools = ToolsConfig {
+            mode: o.mode.or(t.mode).unwrap_or_default(),
+            toolsets: toolsets.into_iter().map(|s| s.trim().to_string()).collect(),
+            read_only: o.read_only || t.read_only.unwrap_or(false),
+            catalog_override: o.catalog.clone().or(t.catalog),
+        };
+
+        let f = file.files;
+        let mut dirs: Vec<PathBuf> = o.allowed_dirs.clone();
+        if let Some(list) = env(env::ALLOWED_DIRS) {
+            dirs.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
+        }
+        dirs.extend(f.allowed_dirs.unwrap_or_default());
+        let allowed_dirs = dirs
+            .iter()
+            .map(|d| {
+                d.canonicalize().with_context(|| {
+                    format!(
+                        "allowed directory {} does not exist or is unreadable",
+                        d.display()
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let files = FilesConfig {
+            allowed_dirs,
+            max_upload_bytes: f.max_upload_mb.unwrap_or(512) * 1024 * 1024,
+            max_inline_bytes: f.max_inline_kb.unwrap_or(256) * 1024,
+        };
+
+        let h = file.http;
+        let mut allowed_hosts = h.allowed_hosts.unwrap_or_default();
+        allowed_hosts.extend(o.allowed_hosts.iter().cloned());
+        let http = HttpConfig {
+            bind: o
+                .http_bind
+                .or(h.bind)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            allowed_hosts,
+            allowed_origins: h.allowed_origins.unwrap_or_default(),
+            bearer_token: env(env::HTTP_TOKEN)
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| SecretString::from(t.trim().to_string()))
+                .or(h.bearer_token),
+        };
+        Ok(Config {
+            upstream,
+            tools,
+            files,
+            http,
+        })
+    }
+}
+
+fn parse_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// Order: `--api-key-file`, `MISTRAL_API_KEY`, `MISTRAL_API_KEY_FILE`, then the config file.
+fn resolve_api_key(
+    o: &Overrides,
+    m: &MistralSection,
+    env: EnvLookup<'_>,
+) -> anyhow::Result<Option<SecretString>> {
+    if let Some(path) = &o.api_key_file {
+        return read_key_file(path).map(Some);
+    }
+    if let Some(key) = env(env::API_KEY).filter(|k| !k.trim().is_empty()) {
+        return Ok(Some(SecretString::from(key.trim().to_string())));
+    }
+    if let Some(path) = env(env::API_KEY_FILE) {
+        return read_key_file(Path::new(&path)).map(Some);
+    }
+    if let Some(path) = &m.api_key_file {
+        return read_key_file(path).map(Some);
+    }
+    Ok(m.api_key
+        .as_ref()
+        .filter(|k| !k.expose_secret().trim().is_empty())
+        .cloned())
+}
+
+fn read_key_file(path: &Path) -> anyhow::Result<SecretString> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read API key file {}", path.display()))?;
+    let key = text.trim();
+    if key.is_empty() {
+        bail!("API key file {} is empty", path.display());
+    }
+    Ok(SecretString::from(key.to_string()))
+}
+
+fn parse_base_url(raw: &str) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(raw.trim())
+        .with_context(|| format!("base URL {raw:?} is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("base URL {raw:?} must start with https:// (or http:// for a local gateway)");
+    }
+    if url.path().trim_end_matches('/').ends_with("/v1") {
+        bail!("base URL {raw:?} must not end in /v1: operation paths already carry /v1 or /v2");
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], file: Option<&str>) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = tempfile::tempdir()?;
+        let mut o = Overrides::default();
+        if let Some(text) = file {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, text)?;
+            o.config_file = Some(path);
+        }
+        Config::load_with(&o, &|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_without_anything() {
+        let c = load(&[], None).unwrap();
+        assert!(c.upstream.api_key.is_none());
+        assert_eq!(c.upstream.base_url.as_str(), "https://api.mistral.ai/");
+        assert_eq!(c.tools.mode, ToolMode::All);
+        assert!(c.files.allowed_dirs.is_empty());
+        assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_wins_over_file() {
+        let c = load(
+            &[
+                (env::API_KEY, "env-key"),
+                (env::BASE_URL, "http://127.0.0.1:9"),
+            ],
+            Some("[mistral]\napi_key = \"file-key\"\nbase_url = \"https://api.eu.mistral.ai\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.upstream.api_key.unwrap().expose_secret(), "env-key");
+        assert_eq!(c.upstream.base_url.as_str(), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn unknown_config_keys_are_errors() {
+        let err = load(&[], Some("[mistral]\napi_kye = \"x\"\n")).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("api_kye"), "{text}");
+    }
+
+    #[test]
+    fn base_url_with_v1_is_rejected() {
+        let err = load(&[(env::BASE_URL, "https://api.mistral.ai/v1")], None).unwrap_err();
+        assert!(format!("{err:#}").contains("/v1"));
+    }
+
+    #[test]
+    fn key_never_shows_in_debug() {
+        let c = load(&[(env::API_KEY, "sk-very-secret")], None).unwrap();
+        assert!(!format!("{c:?}").contains("sk-very-secret"));
+    }
+
+    #[test]
+    fn key_file_is_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "  abc123\n").unwrap();
+        let o = Overrides {
+            api_key_file: Some(path),
+            ..Default::default()
+        };
+        let c = Config::load_with(&o, &|_| None).unwrap();
+        assert_eq!(c.upstream.api_key.unwrap().expose_secret(), "abc123");
+    }
+}

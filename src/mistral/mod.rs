@@ -1,0 +1,464 @@
+//! The Mistral client: the one place where upstream traffic is made.
+//!
+//! It owns the pooled HTTP client, injects the server-side API key into each request
+//! (nothing a tool caller sends can set or see it), applies timeouts, retries 429/5xx and
+//! connection failures with bounded, jittered exponential backoff that honours
+//! `Retry-After`, stops at once when the MCP call is cancelled, and maps every failure to
+//! an [`UpstreamError`] an agent can act on.
+
+pub mod error;
+pub mod sse;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{ApiErrorBody, UpstreamError};
+
+use crate::config::{RetryPolicy, UpstreamConfig};
+
+/// HTTP methods the Mistral API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// One field of a multipart form. File contents are kept as `Bytes` so a retry can
+/// rebuild the form without reading the file again.
+#[derive(Debug, Clone)]
+pub enum FormField {
+    Text(String),
+    File {
+        file_name: String,
+        mime: String,
+        bytes: Bytes,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum RequestBody {
+    None,
+    Json(Value),
+    Multipart(Vec<(String, FormField)>),
+}
+
+/// A fully resolved upstream request: path parameters substituted and encoded.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: RequestBody,
+    /// Whether a 5xx may be retried. False for writes that are not idempotent, where a
+    /// retry after a server error could create the resource twice.
+    pub retry_server_errors: bool,
+}
+
+/// A successful upstream answer.
+#[derive(Debug, Clone)]
+pub struct UpstreamResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+    /// Headers worth surfacing to the agent (model deprecation, rate-limit state).
+    pub notices: Vec<(String, String)>,
+}
+
+impl UpstreamResponse {
+    pub fn json(&self) -> Result<Value, UpstreamError> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| UpstreamError::Decode(format!("expected JSON ({e})")))
+    }
+}
+
+pub struct MistralClient {
+    http: reqwest::Client,
+    base_url: url::Url,
+    api_key: Option<SecretString>,
+    timeout: Duration,
+    stream_idle_timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for MistralClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MistralClient")
+            .field("base_url", &self.base_url.as_str())
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MistralClient {
+    pub fn new(cfg: &UpstreamConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("mistral-mcp/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: cfg.base_url.clone(),
+            api_key: cfg.api_key.clone(),
+            timeout: cfg.timeout,
+            stream_idle_timeout: cfg.stream_idle_timeout,
+            retry: cfg.retry.clone(),
+        })
+    }
+
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    pub fn stream_idle_timeout(&self) -> Duration {
+        self.stream_idle_timeout
+    }
+
+    /// Replaces the API key wherever it might appear in text bound for the agent. Mistral
+    /// does not echo keys, but a misbehaving gateway could; this is the last line of defence.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.api_key {
+            Some(key) if key.expose_secret().len() >= 4 && text.contains(key.expose_secret()) => {
+                text.replace(key.expose_secret(), "[redacted]")
+            }
+            _ => text.to_string(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+
+    fn build(
+        &self,
+        req: &UpstreamRequest,
+        key: &SecretString,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+            .map_err(|_| UpstreamError::NoApiKey)?;
+        auth.set_sensitive(true);
+        let mut b = self
+            .http
+            .request(req.method.to_reqwest(), self.url(&req.path))
+            .header(AUTHORIZATION, auth);
+        if let Some(t) = timeout {
+            b = b.timeout(t);
+        }
+        if !req.query.is_empty() {
+            b = b.query(&req.query);
+        }
+        b = match &req.body {
+            RequestBody::None => b,
+            RequestBody::Json(v) => b.json(v),
+            RequestBody::Multipart(fields) => {
+                let mut form = reqwest::multipart::Form::new();
+                for (name, field) in fields {
+                    form = match field {
+                        FormField::Text(t) => form.text(name.clone(), t.clone()),
+                        FormField::File {
+                            file_name,
+                            mime,
+                            bytes,
+                        } => {
+                            let part = reqwest::multipart::Part::stream(bytes.clone())
+                                .file_name(file_name.clone())
+                                .mime_str(mime)
+                                .map_err(|e| {
+                                    UpstreamError::Decode(format!("bad mime type {mime}: {e}"))
+                                })?;
+                            form.part(name.clone(), part)
+                        }
+                    };
+                }
+                b.multipart(form)
+            }
+        };
+        Ok(b)
+    }
+
+    /// Sends a request and reads the whole answer, retrying where that is safe.
+    pub async fn send(
+        &self,
+        req: &UpstreamRequest,
+        cancel: &CancellationToken,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let response = self.execute(req, cancel, Some(self.timeout), false).await?;
+        let status = response.status().as_u16();
+        let content_type = content_type(response.headers());
+        let notices = notices(response.headers());
+        let body = tokio::select! {
+            _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
+            body = response.bytes() => body.map_err(|e| self.transport_error(e, 1))?,
+        };
+        Ok(UpstreamResponse {
+            status,
+            content_type,
+            body,
+            notices,
+        })
+    }
+
+    /// Opens a streaming request. Retries happen only before the first byte arrives, so no
+    /// event is ever delivered twice.
+    pub async fn stream(
+        &self,
+        req: &UpstreamRequest,
+        cancel: &CancellationToken,
+    ) -> Result<impl Stream<Item = Result<Bytes, UpstreamError>> + Send + use<>, UpstreamError>
+    {
+        let response = self.execute(req, cancel, None, true).await?;
+        let idle = self.stream_idle_timeout;
+        let body = response.bytes_stream();
+        // Each chunk must arrive within `idle` of the previous one; a total timeout would
+        // kill long but healthy generations.
+        Ok(futures::stream::unfold(
+            Box::pin(body),
+            move |mut body| async move {
+                match tokio::time::timeout(idle, body.next()).await {
+                    Err(_) => Some((Err(UpstreamError::StreamIdle { idle }), body)),
+                    Ok(None) => None,
+                    Ok(Some(Ok(chunk))) => Some((Ok(chunk), body)),
+                    Ok(Some(Err(e))) => Some((
+                        Err(UpstreamError::Decode(format!("stream broke: {e}"))),
+                        body,
+                    )),
+                }
+            },
+        ))
+    }
+
+    async fn execute(
+        &self,
+        req: &UpstreamRequest,
+        cancel: &CancellationToken,
+        timeout: Option<Duration>,
+        streaming: bool,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let key = self.api_key.as_ref().ok_or(UpstreamError::NoApiKey)?;
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let builder = self.build(req, key, timeout)?;
+            let send = async {
+                if streaming {
+                    // Streams get a deadline for the response headers instead of a total one.
+                    match tokio::time::timeout(self.timeout, builder.send()).await {
+                        Ok(r) => r.map_err(|e| self.transport_error(e, attempt)),
+                        Err(_) => Err(UpstreamError::Timeout {
+                            timeout: self.timeout,
+                            attempts: attempt,
+                        }),
+                    }
+                } else {
+                    builder
+                        .send()
+                        .await
+                        .map_err(|e| self.transport_error(e, attempt))
+                }
+            };
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
+                r = send => r,
+            };
+            let (err, server_hint) = match outcome {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = parse_retry_after(resp.headers());
+                    let body = tokio::select! {
+                        _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
+                        b = resp.bytes() => b.unwrap_or_default(),
+                    };
+                    let mut parsed = ApiErrorBody::parse(&body);
+                    parsed.message = parsed.message.map(|m| self.redact(&m));
+                    let err = UpstreamError::Status {
+                        status,
+                        body: Box::new(parsed),
+                        retry_after,
+                        attempts: attempt,
+                    };
+                    let retryable = status == 429
+                        || (req.retry_server_errors && matches!(status, 500 | 502 | 503 | 504));
+                    if !retryable {
+                        return Err(err);
+                    }
+                    (err, retry_after)
+                }
+                Err(err) => {
+                    // A timed-out write may still have been processed: only retry what is safe.
+                    let retryable = match &err {
+                        UpstreamError::Connect { .. } => true,
+                        UpstreamError::Timeout { .. } => req.retry_server_errors,
+                        _ => false,
+                    };
+                    if !retryable {
+                        return Err(err);
+                    }
+                    (err, None)
+                }
+            };
+            if attempt > self.retry.max_retries {
+                return Err(err);
+            }
+            let delay = server_hint.unwrap_or_else(|| backoff(&self.retry, attempt));
+            if delay > self.retry.max_delay || started.elapsed() + delay > self.retry.budget {
+                return Err(err);
+            }
+            tracing::warn!(
+                status = err.status(),
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                path = %req.path,
+                "retrying Mistral request"
+            );
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error, attempts: u32) -> UpstreamError {
+        if e.is_timeout() {
+            UpstreamError::Timeout {
+                timeout: self.timeout,
+                attempts,
+            }
+        } else if e.is_connect() || e.is_request() {
+            UpstreamError::Connect {
+                base_url: self.base_url.to_string(),
+                reason: self.redact(&error_chain(&e)),
+                attempts,
+            }
+        } else {
+            UpstreamError::Decode(self.redact(&error_chain(&e)))
+        }
+    }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// `initial · 2^(attempt-1)`, capped, plus up to 50% random jitter so that many clients
+/// rate-limited together do not come back together.
+fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+    let exp = policy
+        .initial_delay
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+    let capped = exp.min(policy.max_delay);
+    let jitter = rand::random::<f64>() * 0.5;
+    capped.mul_f64(1.0 + jitter).min(policy.max_delay)
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = raw.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate::parse_http_date(raw).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn notices(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let n = name.as_str();
+            n == "x-model-deprecation-timestamp" || n.starts_with("x-ratelimit-remaining")
+        })
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            max_retries: 5,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            budget: Duration::from_secs(10),
+        };
+        let first = backoff(&p, 1);
+        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(150));
+        let third = backoff(&p, 3);
+        assert!(third >= Duration::from_millis(400) && third <= Duration::from_millis(600));
+        assert_eq!(backoff(&p, 30), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(3)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
+        let d = parse_retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(parse_retry_after(&h), None);
+    }
+}

@@ -1,0 +1,324 @@
+//! Files: upload (local path or base64), list, inspect, delete, download, signed URLs.
+//!
+//! Downloads never pour megabytes into the agent's context: small text comes back inline,
+//! small binaries as an embedded MCP resource, anything larger must be saved to a path.
+
+use base64::Engine;
+use rmcp::model::{ContentBlock, ResourceContents};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{
+    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+};
+use crate::localfs::{LoadedFile, decode_base64, mime_for};
+use crate::mistral::{FormField, RequestBody, UpstreamRequest};
+
+pub fn entries() -> Vec<OpEntry> {
+    vec![
+        entry::<UploadFile>(),
+        entry::<ListFiles>(),
+        entry::<RetrieveFile>(),
+        entry::<DeleteFile>(),
+        entry::<DownloadFile>(),
+        entry::<GetSignedUrl>(),
+    ]
+}
+
+/// Reads the file an agent pointed at: a local `path`, or `content_base64` with a name.
+pub async fn load_source(
+    ctx: &CallContext,
+    path: Option<&str>,
+    content_base64: Option<&str>,
+    file_name: Option<&str>,
+) -> Result<LoadedFile, ToolError> {
+    match (path, content_base64) {
+        (Some(path), None) => {
+            let mut file = ctx.files.read(path).await?;
+            if let Some(name) = file_name {
+                file.file_name = name.to_string();
+                file.mime = mime_for(name);
+            }
+            Ok(file)
+        }
+        (None, Some(content)) => {
+            let Some(name) = file_name else {
+                return Err(ToolError::InvalidArguments(
+                    "`file_name` is required with `content_base64` (for example \"invoice.pdf\"); Mistral uses its extension".into(),
+                ));
+            };
+            let bytes = decode_base64("content_base64", content)?;
+            if bytes.len() as u64 > ctx.files.max_upload_bytes {
+                return Err(ToolError::InvalidArguments(format!(
+                    "`content_base64` decodes to {} bytes, over the upload limit of {} bytes",
+                    bytes.len(),
+                    ctx.files.max_upload_bytes
+                )));
+            }
+            Ok(LoadedFile { file_name: name.to_string(), mime: mime_for(name), bytes })
+        }
+        (Some(_), Some(_)) => Err(ToolError::InvalidArguments(
+            "give either `path` or `content_base64`, not both".into(),
+        )),
+        (None, None) => Err(ToolError::InvalidArguments(
+            "give the file as `path` (a local file the server may read) or `content_base64` with `file_name`".into(),
+        )),
+    }
+}
+
+/// Uploads a file to `POST /v1/files` and returns Mistral's file object.
+pub async fn upload(
+    ctx: &CallContext,
+    file: LoadedFile,
+    purpose: Option<&str>,
+    extra: Vec<(String, FormField)>,
+) -> Result<Value, ToolError> {
+    let spec = &UploadFile::SPEC;
+    let mut fields = vec![(
+        "file".to_string(),
+        FormField::File {
+            file_name: file.file_name,
+            mime: file.mime,
+            bytes: file.bytes,
+        },
+    )];
+    if let Some(p) = purpose {
+        fields.push(("purpose".into(), FormField::Text(p.to_string())));
+    }
+    fields.extend(extra);
+    let request = UpstreamRequest {
+        method: spec.method,
+        path: spec.path.to_string(),
+        query: Vec::new(),
+        body: RequestBody::Multipart(fields),
+        retry_server_errors: spec.retry_server_errors(),
+    };
+    let response = ctx.send(&request).await?;
+    Ok(response.json()?)
+}
+
+/// Upload a file to Mistral.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadFile {
+    /// Path of a local file inside the server's allowed directories.
+    pub path: Option<String>,
+    /// The file's bytes as base64 (a `data:` URL is accepted); needs `file_name`.
+    pub content_base64: Option<String>,
+    /// Name to upload under; defaults to the local file's name. Its extension matters.
+    pub file_name: Option<String>,
+    /// `ocr`, `batch`, `fine-tune` or `audio`.
+    pub purpose: Option<String>,
+    /// Hours until the file expires.
+    pub expiry: Option<u32>,
+    /// `workspace` (default) or `user`.
+    pub visibility: Option<String>,
+}
+
+impl Operation for UploadFile {
+    const SPEC: OpSpec = OpSpec::post("files_upload", "/v1/files", Effect::Write);
+
+    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
+        let file = load_source(
+            &ctx,
+            self.path.as_deref(),
+            self.content_base64.as_deref(),
+            self.file_name.as_deref(),
+        )
+        .await?;
+        let size = file.bytes.len();
+        let mut extra = Vec::new();
+        if let Some(e) = self.expiry {
+            extra.push(("expiry".to_string(), FormField::Text(e.to_string())));
+        }
+        if let Some(v) = &self.visibility {
+            extra.push(("visibility".to_string(), FormField::Text(v.clone())));
+        }
+        ctx.progress(
+            0.0,
+            Some(1.0),
+            format!("uploading {} ({size} bytes)", file.file_name),
+        )
+        .await;
+        let value = upload(&ctx, file, self.purpose.as_deref(), extra).await?;
+        let id = value
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let name = value
+            .get("filename")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        Ok(ToolOutput::json(value)
+            .with_summary(format!("Uploaded {name} ({size} bytes) as file {id}.")))
+    }
+}
+
+/// List uploaded files, newest first, one page at a time.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListFiles {
+    /// Page number, from 0.
+    pub page: Option<u32>,
+    /// Files per page (default 100).
+    pub page_size: Option<u32>,
+    /// Include the total count.
+    pub include_total: Option<bool>,
+    /// Filter by sample type, for example `pretrain`, `instruct`, `batch_request`, `batch_result`, `batch_error`.
+    pub sample_type: Option<Vec<String>>,
+    /// Filter by source: `upload`, `repository`, `mistral`.
+    pub source: Option<Vec<String>>,
+    /// Search file names.
+    pub search: Option<String>,
+    /// Filter by purpose: `fine-tune`, `batch`, `ocr`, `audio`.
+    pub purpose: Option<String>,
+    /// Filter by MIME type.
+    pub mimetypes: Option<Vec<String>>,
+}
+
+impl Operation for ListFiles {
+    const SPEC: OpSpec = OpSpec::get("files_list", "/v1/files").query(&[
+        "page",
+        "page_size",
+        "include_total",
+        "sample_type",
+        "source",
+        "search",
+        "purpose",
+        "mimetypes",
+    ]);
+
+    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
+        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
+        let out = ToolOutput::from_response(&response, &ctx)?;
+        let shown = out
+            .structured
+            .get("data")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let page = self.page.unwrap_or(0);
+        let size = self.page_size.unwrap_or(100) as usize;
+        let mut out = out;
+        if shown >= size
+            && size > 0
+            && let Value::Object(o) = &mut out.structured
+        {
+            o.insert(
+                "next_page".into(),
+                json!({ "page": page + 1, "page_size": size }),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// A file id.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrieveFile {
+    /// The file's id (a UUID), as returned by files_upload or files_list.
+    pub file_id: String,
+}
+
+impl Operation for RetrieveFile {
+    const SPEC: OpSpec = OpSpec::get("files_retrieve", "/v1/files/{file_id}");
+}
+
+/// Delete an uploaded file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteFile {
+    /// The file's id.
+    pub file_id: String,
+}
+
+impl Operation for DeleteFile {
+    const SPEC: OpSpec = OpSpec::delete("files_delete", "/v1/files/{file_id}");
+}
+
+/// Download a file's content.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadFile {
+    /// The file's id.
+    pub file_id: String,
+    /// Save the content to this local path (inside the server's allowed directories) instead of returning it. Needed for large files.
+    #[serde(default, skip_serializing)]
+    pub save_to: Option<String>,
+}
+
+impl Operation for DownloadFile {
+    const SPEC: OpSpec = OpSpec::get("files_download", "/v1/files/{file_id}/content");
+
+    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
+        // Check the destination before spending a download on it.
+        let target = match &self.save_to {
+            Some(path) => Some(ctx.files.writable(path).await?),
+            None => None,
+        };
+        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
+        let bytes = response.body;
+        let content_type = response
+            .content_type
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let size = bytes.len();
+        let mut meta =
+            json!({ "file_id": self.file_id, "bytes": size, "content_type": content_type });
+        if let Some(target) = target {
+            tokio::fs::write(&target, &bytes).await.map_err(|e| {
+                ToolError::LocalFile(format!("Cannot write {}: {e}", target.display()))
+            })?;
+            meta["saved_to"] = json!(target.display().to_string());
+            return Ok(ToolOutput::json(meta)
+                .with_summary(format!("Saved {size} bytes to {}.", target.display())));
+        }
+        let limit = ctx.files.max_inline_bytes as usize;
+        if size > limit {
+            return Err(ToolError::InvalidArguments(format!(
+                "file {} is {size} bytes, more than the {limit} bytes returned inline. Pass `save_to` with a path inside the server's allowed directories, or get a link with files_signed_url",
+                self.file_id
+            )));
+        }
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => {
+                meta["encoding"] = json!("utf-8");
+                Ok(ToolOutput::json(meta).with_summary(text.to_string()))
+            }
+            Err(_) => {
+                let blob = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                let resource = ResourceContents::BlobResourceContents {
+                    uri: format!("mistral://files/{}/content", self.file_id),
+                    mime_type: Some(content_type.clone()),
+                    blob,
+                    meta: None,
+                };
+                meta["returned_as"] = json!("embedded resource");
+                let mut out = ToolOutput::json(meta).with_summary(format!(
+                    "File {} ({size} bytes, {content_type}) is attached as a resource.",
+                    self.file_id
+                ));
+                out.extra.push(ContentBlock::resource(resource));
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Get a temporary download URL for a file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetSignedUrl {
+    /// The file's id.
+    pub file_id: String,
+    /// Hours the URL stays valid, 1 to 168 (default 24).
+    #[schemars(range(min = 1, max = 168))]
+    pub expiry: Option<u32>,
+}
+
+impl Operation for GetSignedUrl {
+    const SPEC: OpSpec =
+        OpSpec::get("files_signed_url", "/v1/files/{file_id}/url").query(&["expiry"]);
+}

@@ -1,0 +1,545 @@
+//! Typed Mistral operations, grouped by API area, and the machinery they share.
+//!
+//! Each operation is one request struct implementing [`Operation`]: its [`OpSpec`] declares
+//! the method, path, query fields and effect exactly once; its fields (via schemars) are
+//! the tool's input schema; serde parses the agent's arguments into it. The default
+//! [`Operation::run`] sends the struct as a JSON request, routing `{path}` placeholders and
+//! query fields out of the body. Areas with special needs (streams, uploads, downloads)
+//! override `run`.
+//!
+//! Adding an operation: write the struct in its area file, add `entry::<T>()` to that
+//! area's `entries()`, and describe it in `tools.toml`.
+
+pub mod chat;
+pub mod classifiers;
+pub mod common;
+pub mod completion;
+pub mod embeddings;
+pub mod files;
+pub mod fim;
+pub mod models;
+pub mod ocr;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use rmcp::model::{
+    CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam, ProgressToken,
+};
+use rmcp::{Peer, RoleServer};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::localfs::LocalFiles;
+use crate::mistral::{
+    Method, MistralClient, RequestBody, UpstreamError, UpstreamRequest, UpstreamResponse,
+};
+
+/// What an operation does to the world; drives the MCP annotations and the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads state. Safe to retry.
+    Read,
+    /// A billable model call that stores nothing. Safe to retry.
+    Inference,
+    /// Creates or changes stored state.
+    Write,
+    /// Deletes data or irreversibly stops work.
+    Destructive,
+}
+
+/// Everything fixed about an operation, declared once beside its request type.
+#[derive(Debug, Clone, Copy)]
+pub struct OpSpec {
+    /// Catalog key (`tools.toml`) and default tool name.
+    pub id: &'static str,
+    pub method: Method,
+    /// Path with `{placeholders}` filled from fields of the same name.
+    pub path: &'static str,
+    /// Fields sent in the query string.
+    pub query: &'static [&'static str],
+    pub effect: Effect,
+    /// Repeating the call has no further effect.
+    pub idempotent: bool,
+    /// Whether leftover fields form a JSON body.
+    pub json_body: bool,
+}
+
+impl OpSpec {
+    const fn new(id: &'static str, method: Method, path: &'static str, effect: Effect) -> Self {
+        let idempotent = !matches!(method, Method::Post);
+        let json_body = matches!(method, Method::Post | Method::Put | Method::Patch);
+        Self {
+            id,
+            method,
+            path,
+            query: &[],
+            effect,
+            idempotent,
+            json_body,
+        }
+    }
+    pub const fn get(id: &'static str, path: &'static str) -> Self {
+        Self::new(id, Method::Get, path, Effect::Read)
+    }
+    pub const fn post(id: &'static str, path: &'static str, effect: Effect) -> Self {
+        Self::new(id, Method::Post, path, effect)
+    }
+    pub const fn patch(id: &'static str, path: &'static str) -> Self {
+        Self::new(id, Method::Patch, path, Effect::Write)
+    }
+    pub const fn put(id: &'static str, path: &'static str) -> Self {
+        Self::new(id, Method::Put, path, Effect::Write)
+    }
+    pub const fn delete(id: &'static str, path: &'static str) -> Self {
+        Self::new(id, Method::Delete, path, Effect::Destructive)
+    }
+    pub const fn query(mut self, fields: &'static [&'static str]) -> Self {
+        self.query = fields;
+        self
+    }
+    pub const fn effect(mut self, effect: Effect) -> Self {
+        self.effect = effect;
+        self
+    }
+    pub const fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+    pub const fn no_body(mut self) -> Self {
+        self.json_body = false;
+        self
+    }
+
+    /// `"POST /v1/chat/completions"`.
+    pub fn operation(&self) -> String {
+        format!("{} {}", self.method.as_str(), self.path)
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.effect == Effect::Read
+    }
+
+    /// A 5xx or a timeout may be retried only where a second attempt cannot do harm twice.
+    pub fn retry_server_errors(&self) -> bool {
+        matches!(self.effect, Effect::Read | Effect::Inference) || self.idempotent
+    }
+}
+
+/// A Mistral operation as a typed request.
+pub trait Operation: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static {
+    const SPEC: OpSpec;
+
+    /// Performs the operation. The default sends `self` as described by [`Self::SPEC`] and
+    /// returns Mistral's JSON.
+    fn run(self, ctx: CallContext) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send {
+        async move {
+            let request = build_request(&Self::SPEC, &self)?;
+            let response = ctx.send(&request).await?;
+            ToolOutput::from_response(&response, &ctx)
+        }
+    }
+}
+
+/// A registered operation: its spec, its input schema and a type-erased entry point.
+pub struct OpEntry {
+    pub spec: &'static OpSpec,
+    pub input_schema: Arc<JsonObject>,
+    invoke: fn(JsonObject, CallContext) -> BoxFuture<'static, Result<ToolOutput, ToolError>>,
+}
+
+impl OpEntry {
+    pub async fn invoke(
+        &self,
+        args: JsonObject,
+        ctx: CallContext,
+    ) -> Result<ToolOutput, ToolError> {
+        (self.invoke)(args, ctx).await
+    }
+}
+
+pub fn entry<O: Operation>() -> OpEntry {
+    OpEntry {
+        spec: &O::SPEC,
+        input_schema: Arc::new(crate::schema::input_schema::<O>()),
+        invoke: invoke::<O>,
+    }
+}
+
+fn invoke<O: Operation>(
+    args: JsonObject,
+    ctx: CallContext,
+) -> BoxFuture<'static, Result<ToolOutput, ToolError>> {
+    Box::pin(async move {
+        let request: O = parse_arguments(args)?;
+        request.run(ctx).await
+    })
+}
+
+/// Every operation the server knows, in catalog order.
+pub fn registry() -> Vec<OpEntry> {
+    [
+        chat::entries(),
+        fim::entries(),
+        embeddings::entries(),
+        classifiers::entries(),
+        ocr::entries(),
+        files::entries(),
+        models::entries(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Deserialises tool arguments, naming the exact field that is wrong.
+pub fn parse_arguments<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
+    let value = Value::Object(args);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = inner
+            .split(" at line ")
+            .next()
+            .unwrap_or(&inner)
+            .to_string();
+        ToolError::InvalidArguments(if path == "." || path.is_empty() {
+            inner
+        } else {
+            format!("`{path}`: {inner}")
+        })
+    })
+}
+
+/// Characters escaped in a path segment: everything that could change the path's shape.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Turns a request struct into an upstream request: `{name}` path segments and query fields
+/// are taken out of the serialised struct; what remains is the JSON body.
+pub fn build_request<T: Serialize>(
+    spec: &OpSpec,
+    request: &T,
+) -> Result<UpstreamRequest, ToolError> {
+    let mut fields = match serde_json::to_value(request) {
+        // An unset optional field means "not sent": Mistral rejects null for some fields.
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .collect::<JsonObject>(),
+        Ok(_) => JsonObject::new(),
+        Err(e) => {
+            return Err(ToolError::Internal(format!(
+                "cannot serialise request: {e}"
+            )));
+        }
+    };
+    let mut path = String::with_capacity(spec.path.len() + 32);
+    let mut rest = spec.path;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        path.push_str(&rest[..open]);
+        let name = &rest[open + 1..close];
+        let value = match fields.remove(name) {
+            Some(Value::String(s)) => s,
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err(ToolError::InvalidArguments(format!("`{name}` is required"))),
+        };
+        let value = value.trim();
+        if value.is_empty() || value == "." || value == ".." {
+            return Err(ToolError::InvalidArguments(format!(
+                "`{name}` must be a non-empty id"
+            )));
+        }
+        path.extend(utf8_percent_encode(value, SEGMENT));
+        rest = &rest[close + 1..];
+    }
+    path.push_str(rest);
+
+    let mut query = Vec::new();
+    for &name in spec.query {
+        match fields.remove(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    query.push((name.to_string(), query_value(item)));
+                }
+            }
+            Some(v) => query.push((name.to_string(), query_value(v))),
+        }
+    }
+    let body = if spec.json_body {
+        RequestBody::Json(Value::Object(fields))
+    } else if fields.is_empty() {
+        RequestBody::None
+    } else {
+        let names: Vec<&String> = fields.keys().collect();
+        return Err(ToolError::Internal(format!(
+            "{}: fields {names:?} have no place in the request",
+            spec.id
+        )));
+    };
+    Ok(UpstreamRequest {
+        method: spec.method,
+        path,
+        query,
+        body,
+        retry_server_errors: spec.retry_server_errors(),
+    })
+}
+
+fn query_value(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// Where progress notifications for the current call go, if the client asked for them.
+#[derive(Clone)]
+pub struct ProgressSink {
+    peer: Peer<RoleServer>,
+    token: ProgressToken,
+}
+
+impl ProgressSink {
+    pub fn new(peer: Peer<RoleServer>, token: ProgressToken) -> Self {
+        Self { peer, token }
+    }
+}
+
+/// What an operation may use while it runs.
+#[derive(Clone)]
+pub struct CallContext {
+    pub client: Arc<MistralClient>,
+    pub files: Arc<LocalFiles>,
+    pub cancel: CancellationToken,
+    pub progress: Option<ProgressSink>,
+}
+
+impl CallContext {
+    pub async fn send(&self, request: &UpstreamRequest) -> Result<UpstreamResponse, ToolError> {
+        Ok(self.client.send(request, &self.cancel).await?)
+    }
+
+    /// Sends a progress notification if the client gave a progress token. Failures are
+    /// ignored: progress is advisory and must never fail the call.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
+        let Some(sink) = &self.progress else { return };
+        let mut param = ProgressNotificationParam::new(sink.token.clone(), progress)
+            .with_message(message.into());
+        if let Some(total) = total {
+            param = param.with_total(total);
+        }
+        if let Err(e) = sink.peer.notify_progress(param).await {
+            tracing::debug!(error = %e, "progress notification not delivered");
+        }
+    }
+}
+
+/// A tool's successful result.
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    /// Readable text for the agent. When absent, the JSON itself is the text.
+    pub summary: Option<String>,
+    /// The JSON for `structuredContent`; always an object.
+    pub structured: Value,
+    /// Extra content blocks (audio, embedded resources).
+    pub extra: Vec<ContentBlock>,
+}
+
+impl ToolOutput {
+    pub fn json(value: Value) -> Self {
+        Self {
+            summary: None,
+            structured: object_root(value),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with_summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// Mistral's JSON answer, with any deprecation or rate-limit notices attached.
+    pub fn from_response(
+        response: &UpstreamResponse,
+        ctx: &CallContext,
+    ) -> Result<Self, ToolError> {
+        let value = response.json().map_err(ToolError::Upstream)?;
+        let mut out = Self::json(value);
+        if !response.notices.is_empty() {
+            let notices: JsonObject = response
+                .notices
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(ctx.client.redact(v))))
+                .collect();
+            if let Value::Object(obj) = &mut out.structured {
+                obj.insert("_mistral_headers".into(), Value::Object(notices));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn into_result(self) -> CallToolResult {
+        let text = match self.summary {
+            Some(s) => s,
+            None => self.structured.to_string(),
+        };
+        let mut content = vec![ContentBlock::text(text)];
+        content.extend(self.extra);
+        let mut result = CallToolResult::success(content);
+        result.structured_content = Some(self.structured);
+        result
+    }
+}
+
+/// Legacy MCP clients only accept object `structuredContent`; lists and scalars are wrapped.
+fn object_root(value: Value) -> Value {
+    match value {
+        Value::Object(_) => value,
+        Value::Null => json!({}),
+        Value::Array(items) => json!({ "data": items }),
+        other => json!({ "value": other }),
+    }
+}
+
+/// Why a tool call failed. Every variant becomes a tool result with `isError: true`.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error(
+        "Invalid arguments: {0}. Check the tool's input schema (describe_tools shows it) and call again."
+    )]
+    InvalidArguments(String),
+    #[error("{0}")]
+    Upstream(#[from] UpstreamError),
+    #[error("{0}")]
+    LocalFile(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("Internal error in mistral-mcp: {0}. This is a bug; please report it.")]
+    Internal(String),
+}
+
+impl ToolError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidArguments(_) => "invalid_arguments",
+            Self::Upstream(e) => e.kind(),
+            Self::LocalFile(_) => "local_file",
+            Self::NotAllowed(_) => "not_allowed",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn into_result(self) -> CallToolResult {
+        let message = self.to_string();
+        let mut error = json!({ "kind": self.kind(), "message": message });
+        if let Self::Upstream(e) = &self {
+            if let Some(status) = e.status() {
+                error["status"] = json!(status);
+            }
+            if let Some(wait) = e.retry_after() {
+                error["retry_after_secs"] = json!(wait.as_secs().max(1));
+            }
+        }
+        let mut result = CallToolResult::error(vec![ContentBlock::text(message)]);
+        result.structured_content = Some(json!({ "error": error }));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Serialize, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        file_id: String,
+        page: Option<u32>,
+        tags: Option<Vec<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn path_query_and_body_are_routed() {
+        let spec = OpSpec::patch("x", "/v1/files/{file_id}").query(&["page", "tags"]);
+        let req = build_request(
+            &spec,
+            &Sample {
+                file_id: "a/b c".into(),
+                page: Some(2),
+                tags: Some(vec!["t1".into(), "t2".into()]),
+                name: Some("n".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(req.path, "/v1/files/a%2Fb%20c");
+        assert_eq!(
+            req.query,
+            vec![
+                ("page".into(), "2".into()),
+                ("tags".into(), "t1".into()),
+                ("tags".into(), "t2".into())
+            ]
+        );
+        match req.body {
+            RequestBody::Json(v) => assert_eq!(v, json!({"name": "n"})),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_refused() {
+        let spec = OpSpec::get("x", "/v1/files/{file_id}").query(&["page", "tags", "name"]);
+        let err = build_request(
+            &spec,
+            &Sample {
+                file_id: "..".into(),
+                page: None,
+                tags: None,
+                name: None,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, ToolError::InvalidArguments(_)));
+    }
+
+    #[test]
+    fn argument_errors_name_the_field() {
+        let args = json!({"file_id": "x", "page": "two"});
+        let err = parse_arguments::<Sample>(args.as_object().unwrap().clone()).unwrap_err();
+        assert!(err.to_string().contains("`page`"), "{err}");
+        let args = json!({"file_id": "x", "pgae": 1});
+        let err = parse_arguments::<Sample>(args.as_object().unwrap().clone()).unwrap_err();
+        assert!(err.to_string().contains("pgae"), "{err}");
+        let err = parse_arguments::<Sample>(JsonObject::new()).unwrap_err();
+        assert!(err.to_string().contains("file_id"), "{err}");
+    }
+}

@@ -1,0 +1,239 @@
+//! The discovery tools: `search_tools` (always listed), and in dynamic mode
+//! `describe_tools` and `call_tool`, which together reach every operation while costing
+//! the agent only three small tool definitions of context.
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::McpServer;
+use crate::config::ToolMode;
+use crate::ops::{CallContext, ToolError, ToolOutput, parse_arguments};
+
+pub const META_SEARCH: &str = "search_tools";
+pub const META_DESCRIBE: &str = "describe_tools";
+pub const META_CALL: &str = "call_tool";
+
+/// Find the Mistral tool for a task.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// What you want to do, in plain words, e.g. "run OCR on an invoice PDF".
+    pub query: String,
+    /// How many results (default 5, at most 20).
+    pub limit: Option<u32>,
+    /// Only tools of this toolset, e.g. `files`.
+    pub toolset: Option<String>,
+}
+
+/// Show full definitions of tools.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeArgs {
+    /// Tool names, as returned by search_tools.
+    pub names: Vec<String>,
+}
+
+/// Run a tool by name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallArgs {
+    /// The tool to run, as returned by search_tools.
+    pub name: String,
+    /// The tool's arguments, matching the input schema describe_tools shows.
+    #[serde(default)]
+    pub arguments: JsonObject,
+}
+
+fn read_only_tool(name: &str, title: &str, description: &str, schema: JsonObject) -> Tool {
+    Tool::new(name.to_string(), description.to_string(), Arc::new(schema))
+        .with_title(title.to_string())
+        .with_annotations(
+            ToolAnnotations::new()
+                .read_only(true)
+                .destructive(false)
+                .idempotent(true)
+                .open_world(false),
+        )
+}
+
+/// The discovery tools listed in `mode`.
+pub fn tools(mode: ToolMode) -> Vec<Tool> {
+    let search = read_only_tool(
+        META_SEARCH,
+        "Search tools",
+        match mode {
+            ToolMode::All => {
+                "Find the right Mistral tool for a task described in plain words. Returns ranked tool names with what each does."
+            }
+            ToolMode::Dynamic => {
+                "Find the Mistral tool for a task described in plain words (chat, OCR, embeddings, files, models, moderation…). Returns ranked tool names; then describe_tools and call_tool."
+            }
+        },
+        crate::schema::input_schema::<SearchArgs>(),
+    );
+    match mode {
+        ToolMode::All => vec![search],
+        ToolMode::Dynamic => vec![
+            search,
+            read_only_tool(
+                META_DESCRIBE,
+                "Describe tools",
+                "Show the description, annotations and input schema of tools by name, before calling them with call_tool.",
+                crate::schema::input_schema::<DescribeArgs>(),
+            ),
+            Tool::new(
+                META_CALL,
+                "Run a Mistral tool by name with its arguments; returns that tool's result.",
+                Arc::new(crate::schema::input_schema::<CallArgs>()),
+            )
+            .with_title("Call a tool")
+            .with_annotations(
+                ToolAnnotations::new()
+                    .read_only(false)
+                    .destructive(true)
+                    .idempotent(false)
+                    .open_world(true),
+            ),
+        ],
+    }
+}
+
+impl McpServer {
+    /// Runs a discovery tool; `None` if `name` is not one.
+    pub(super) async fn call_meta(
+        &self,
+        name: &str,
+        args: &JsonObject,
+        ctx: &CallContext,
+    ) -> Option<CallToolResult> {
+        let result = match name {
+            META_SEARCH => {
+                parse_arguments::<SearchArgs>(args.clone()).map(|a| self.search_tools(a))
+            }
+            META_DESCRIBE => {
+                parse_arguments::<DescribeArgs>(args.clone()).map(|a| self.describe_tools(a))
+            }
+            META_CALL => match parse_arguments::<CallArgs>(args.clone()) {
+                Ok(a) => return Some(Box::pin(self.call_by_name(a, ctx.clone())).await),
+                Err(e) => Err(e),
+            },
+            _ => return None,
+        };
+        Some(match result {
+            Ok(out) => out.into_result(),
+            Err(e) => e.into_result(),
+        })
+    }
+
+    fn search_tools(&self, args: SearchArgs) -> ToolOutput {
+        let limit = args.limit.unwrap_or(5).clamp(1, 20) as usize;
+        let hits = self
+            .search_index()
+            .search_filtered(&args.query, limit, |name| match &args.toolset {
+                Some(ts) => self.exposed_tool(name).is_some_and(|t| &t.toolset == ts),
+                None => true,
+            });
+        let mut lines = Vec::new();
+        let mut results = Vec::new();
+        for (rank, hit) in hits.iter().enumerate() {
+            let Some(tool) = self.exposed_tool(&hit.name) else {
+                continue;
+            };
+            let first_sentence = tool
+                .description
+                .split(". ")
+                .next()
+                .unwrap_or(&tool.description);
+            lines.push(format!(
+                "{}. {} ({}): {}",
+                rank + 1,
+                tool.name,
+                hit.operation,
+                first_sentence.trim_end_matches('.')
+            ));
+            results.push(json!({
+                "name": tool.name,
+                "title": tool.title,
+                "operation": hit.operation,
+                "toolset": tool.toolset,
+                "description": tool.description,
+                "read_only": tool.spec().read_only(),
+                "score": hit.score,
+                "matched": hit.matched,
+            }));
+        }
+        let next = match self.shared.mode {
+            ToolMode::Dynamic => "Next: describe_tools for the input schema, then call_tool.",
+            ToolMode::All => "Call the chosen tool directly.",
+        };
+        let text = if lines.is_empty() {
+            format!(
+                "No tool matches {:?}. Try other words, e.g. the API area (chat, ocr, files, models).",
+                args.query
+            )
+        } else {
+            format!("{}\n{next}", lines.join("\n"))
+        };
+        ToolOutput::json(json!({ "query": args.query, "results": results })).with_summary(text)
+    }
+
+    fn describe_tools(&self, args: DescribeArgs) -> ToolOutput {
+        let mut tools = Vec::new();
+        let mut unknown = Vec::new();
+        for name in &args.names {
+            match self.exposed_tool(name) {
+                Some(t) => tools.push(json!({
+                    "name": t.name,
+                    "title": t.title,
+                    "description": t.description,
+                    "operation": t.spec().operation(),
+                    "toolset": t.toolset,
+                    "annotations": t.annotations(),
+                    "inputSchema": Value::Object((*t.input_schema()).clone()),
+                })),
+                None => unknown.push(name.clone()),
+            }
+        }
+        let mut out = json!({ "tools": tools });
+        if !unknown.is_empty() {
+            out["unknown"] = json!(unknown);
+            out["hint"] = json!("Use search_tools to find tool names.");
+        }
+        ToolOutput::json(out)
+    }
+
+    async fn call_by_name(&self, args: CallArgs, ctx: CallContext) -> CallToolResult {
+        if [META_SEARCH, META_DESCRIBE, META_CALL].contains(&args.name.as_str()) {
+            return ToolError::InvalidArguments(format!(
+                "`{}` is a discovery tool; call it directly",
+                args.name
+            ))
+            .into_result();
+        }
+        match self.exposed_tool(&args.name) {
+            Some(tool) => self.run_tool(tool, args.arguments, ctx).await,
+            None => {
+                let guesses: Vec<String> = self
+                    .search_index()
+                    .search(&args.name, 3)
+                    .into_iter()
+                    .map(|h| h.name)
+                    .collect();
+                ToolError::InvalidArguments(format!(
+                    "`name`: no tool `{}` on this server{}",
+                    args.name,
+                    if guesses.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; did you mean {}", guesses.join(", "))
+                    }
+                ))
+                .into_result()
+            }
+        }
+    }
+}
