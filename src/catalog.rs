@@ -27,6 +27,9 @@ pub const MAX_NAME_LEN: usize = 64;
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     toolsets: BTreeMap<String, ToolsetDef>,
+    /// `"METHOD /path"` → why that operation is not a tool.
+    #[serde(default)]
+    excluded: BTreeMap<String, String>,
     tools: BTreeMap<String, ToolEntry>,
 }
 
@@ -118,6 +121,8 @@ impl ToolDef {
 /// The joined catalog.
 pub struct Catalog {
     pub toolsets: BTreeMap<String, ToolsetDef>,
+    /// Spec operations deliberately not exposed, with the reason.
+    pub excluded: BTreeMap<String, String>,
     pub tools: Vec<ToolDef>,
 }
 
@@ -217,8 +222,14 @@ impl Catalog {
         tools.sort_by(|a, b| {
             (a.toolset.as_str(), a.name.as_str()).cmp(&(b.toolset.as_str(), b.name.as_str()))
         });
+        for (operation, reason) in &file.excluded {
+            if reason.trim().is_empty() {
+                bail!("excluded operation `{operation}` needs a reason");
+            }
+        }
         Ok(Self {
             toolsets: file.toolsets,
+            excluded: file.excluded,
             tools,
         })
     }

@@ -1,51 +1,15 @@
 //! Every core tool against the fake upstream: the request it sends (method, path, query,
 //! auth, body checked against the official spec) and the result it returns.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;
 
 use common::harness::{self, structured, text};
-use common::{FILE_ID, FakeMistral, Recorded, Reply, TEST_KEY, spec};
+use common::{FILE_ID, FakeMistral, Reply, TEST_KEY, assert_valid_upstream, route_matches, spec};
 use serde_json::{Value, json};
-
-/// The request is authorised with the server's key and matches the spec.
-fn assert_valid_upstream(rec: &Recorded) {
-    assert_eq!(
-        rec.header("authorization"),
-        Some(format!("Bearer {TEST_KEY}").as_str()),
-        "{}",
-        rec.route()
-    );
-    let Some(spec) = spec::spec() else { return };
-    let ct = rec.header("content-type").unwrap_or("");
-    if ct.starts_with("application/json") {
-        if let Err(e) = spec.check_json_body(&rec.method, &rec.path, &rec.json()) {
-            panic!(
-                "{} sent a body the spec rejects:\n{e}\nbody: {}",
-                rec.route(),
-                rec.json()
-            );
-        }
-    } else if ct.starts_with("multipart/form-data") {
-        let names: Vec<String> = rec.multipart().into_iter().map(|(n, _, _)| n).collect();
-        spec.check_multipart_fields(&rec.method, &rec.path, &names)
-            .unwrap();
-    } else {
-        assert!(
-            rec.body.is_empty(),
-            "{} sent an unexpected body",
-            rec.route()
-        );
-        assert!(
-            !spec.operations(&rec.method, &rec.path).is_empty(),
-            "{} is not in the spec",
-            rec.route()
-        );
-    }
-    spec.check_params(&rec.method, &rec.path, &rec.query)
-        .unwrap();
-}
 
 /// One call per core tool, with typical arguments: each must succeed and send a request
 /// the spec accepts.
@@ -209,18 +173,10 @@ async fn every_core_tool_sends_spec_valid_requests() {
         );
         let requests = fake.requests();
         let last = requests.last().expect("no upstream request");
-        let (m, p) = route.split_once(' ').unwrap();
-        assert_eq!(last.method, m, "{tool}");
-        let pattern: Vec<&str> = p.trim_matches('/').split('/').collect();
-        let actual: Vec<&str> = last.path.trim_matches('/').split('/').collect();
         assert!(
-            pattern.len() == actual.len()
-                && pattern
-                    .iter()
-                    .zip(&actual)
-                    .all(|(a, b)| a.starts_with('{') || a == b),
-            "{tool}: {} vs {route}",
-            last.path
+            route_matches(route, &last.method, &last.path),
+            "{tool}: sent {} but {route} was expected",
+            last.route()
         );
         for rec in &requests {
             assert_valid_upstream(rec);

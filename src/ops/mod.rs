@@ -10,13 +10,19 @@
 //! Adding an operation: write the struct in its area file, add `entry::<T>()` to that
 //! area's `entries()`, and describe it in `tools.toml`.
 
+pub mod agents;
+pub mod audio;
+pub mod batch;
 pub mod chat;
 pub mod classifiers;
 pub mod common;
 pub mod completion;
+pub mod conversations;
 pub mod embeddings;
 pub mod files;
 pub mod fim;
+pub mod fine_tuning;
+pub mod libraries;
 pub mod models;
 pub mod ocr;
 
@@ -191,6 +197,12 @@ pub fn registry() -> Vec<OpEntry> {
         ocr::entries(),
         files::entries(),
         models::entries(),
+        agents::entries(),
+        conversations::entries(),
+        audio::entries(),
+        batch::entries(),
+        fine_tuning::entries(),
+        libraries::entries(),
     ]
     .into_iter()
     .flatten()

@@ -4,6 +4,8 @@
 //! child process.
 #![allow(dead_code)]
 
+pub mod fake_agents;
+pub mod fake_jobs;
 pub mod harness;
 pub mod spec;
 
@@ -212,7 +214,8 @@ impl FakeMistral {
     }
 }
 
-fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
+/// Whether `"METHOD /a/{x}/b"` matches a method and concrete path.
+pub fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
     let Some((pm, pp)) = pattern.split_once(' ') else {
         return false;
     };
@@ -476,4 +479,42 @@ pub fn server_env(fake: &FakeMistral) -> Vec<(String, String)> {
         ("MISTRAL_BASE_URL".into(), fake.url.clone()),
         ("RUST_LOG".into(), "debug".into()),
     ]
+}
+
+/// The request is authorised with the server's key and matches the spec.
+pub fn assert_valid_upstream(rec: &Recorded) {
+    assert_eq!(
+        rec.header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str()),
+        "{}",
+        rec.route()
+    );
+    let Some(spec) = spec::spec() else { return };
+    let ct = rec.header("content-type").unwrap_or("");
+    if ct.starts_with("application/json") {
+        if let Err(e) = spec.check_json_body(&rec.method, &rec.path, &rec.json()) {
+            panic!(
+                "{} sent a body the spec rejects:\n{e}\nbody: {}",
+                rec.route(),
+                rec.json()
+            );
+        }
+    } else if ct.starts_with("multipart/form-data") {
+        let names: Vec<String> = rec.multipart().into_iter().map(|(n, _, _)| n).collect();
+        spec.check_multipart_fields(&rec.method, &rec.path, &names)
+            .unwrap();
+    } else {
+        assert!(
+            rec.body.is_empty(),
+            "{} sent an unexpected body",
+            rec.route()
+        );
+        assert!(
+            !spec.operations(&rec.method, &rec.path).is_empty(),
+            "{} is not in the spec",
+            rec.route()
+        );
+    }
+    spec.check_params(&rec.method, &rec.path, &rec.query)
+        .unwrap();
 }

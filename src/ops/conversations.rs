@@ -1,0 +1,7 @@
+//! Placeholder: operations of this API area are being added.
+
+use super::OpEntry;
+
+pub fn entries() -> Vec<OpEntry> {
+    Vec::new()
+}
