@@ -33,7 +33,9 @@ fn into_object_root(value: Value) -> JsonObject {
         Value::Object(o) => o,
         _ => Map::new(),
     };
+    // The tool's description says this better, and repeating it costs context tokens.
     obj.remove("title");
+    obj.remove("description");
     obj.remove("definitions");
     obj.remove("$defs");
     obj.insert("type".into(), Value::String("object".into()));

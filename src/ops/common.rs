@@ -18,32 +18,93 @@ pub enum Content {
     Chunks(Vec<Value>),
 }
 
-/// One message of a conversation.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "role", rename_all = "lowercase", deny_unknown_fields)]
-pub enum Message {
-    /// Instructions that steer the assistant.
-    System { content: Content },
-    /// What the user says.
-    User { content: Content },
-    /// An earlier assistant turn, possibly with tool calls.
-    Assistant {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        content: Option<Content>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tool_calls: Option<Vec<ToolCall>>,
-        /// Set on the last message to make the model continue this text.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        prefix: Option<bool>,
-    },
-    /// The result of a tool call, answering `tool_call_id`.
-    Tool {
-        content: Content,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        tool_call_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-    },
+/// Who speaks a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+// One message of a conversation. A flat object (rather than one schema per role) keeps the
+// tool schema small; the per-role rules are checked when the message is parsed. (A `///`
+// comment here would become schema text that every agent pays for.)
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Message {
+    /// `system` (instructions), `user`, `assistant` (an earlier reply) or `tool` (a tool result).
+    pub role: Role,
+    /// The text, or a list of chunks. Required except on an assistant message that only carries tool_calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+    /// Assistant only: the tool calls it made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// Assistant only: true on the last message to make the model continue its text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<bool>,
+    /// Tool only: the id of the tool call this answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Tool only: the function's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    role: Role,
+    #[serde(default)]
+    content: Option<Content>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCall>>,
+    #[serde(default)]
+    prefix: Option<bool>,
+    #[serde(default)]
+    tool_call_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let m = RawMessage::deserialize(deserializer)?;
+        let misplaced = |field: &str, allowed: &str| {
+            D::Error::custom(format!("`{field}` is only allowed on {allowed} messages"))
+        };
+        if m.role != Role::Assistant {
+            if m.tool_calls.is_some() {
+                return Err(misplaced("tool_calls", "assistant"));
+            }
+            if m.prefix.is_some() {
+                return Err(misplaced("prefix", "assistant"));
+            }
+            if m.content.is_none() {
+                return Err(D::Error::custom(
+                    "`content` is required on system, user and tool messages",
+                ));
+            }
+        }
+        if m.role != Role::Tool {
+            if m.tool_call_id.is_some() {
+                return Err(misplaced("tool_call_id", "tool"));
+            }
+            if m.name.is_some() {
+                return Err(misplaced("name", "tool"));
+            }
+        }
+        Ok(Message {
+            role: m.role,
+            content: m.content,
+            tool_calls: m.tool_calls,
+            prefix: m.prefix,
+            tool_call_id: m.tool_call_id,
+            name: m.name,
+        })
+    }
 }
 
 /// A tool call made by the assistant.
@@ -159,5 +220,11 @@ mod tests {
         );
         assert!(serde_json::from_value::<Message>(json!({"role":"user","contnet":"hi"})).is_err());
         assert!(serde_json::from_value::<Message>(json!({"role":"robot","content":"hi"})).is_err());
+        assert!(serde_json::from_value::<Message>(json!({"role":"user"})).is_err());
+        let e = serde_json::from_value::<Message>(
+            json!({"role":"user","content":"x","tool_call_id":"1"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("tool_call_id"), "{e}");
     }
 }
