@@ -123,8 +123,11 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
-    Ok(())
+    match writeln!(out, "{text}") {
+        // `mistral-mcp tools | head` closes the pipe early; that is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 fn effect_label(t: &crate::catalog::ToolDef) -> &'static str {
