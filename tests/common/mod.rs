@@ -460,6 +460,12 @@ fn default_reply(method: &str, path: &str, body: &[u8]) -> Reply {
             json!({"id": "ft:open-mistral-7b:abc", "object": "model", "archived": method == "POST"}),
         );
     }
+    if let Some(reply) = fake_agents::reply(method, path, &req) {
+        return reply;
+    }
+    if let Some(reply) = fake_jobs::reply(method, path, &req) {
+        return reply;
+    }
     Reply::json(
         404,
         json!({"object": "error", "message": format!("fake upstream has no route {method} {path}"), "type": "invalid_request_error", "param": null, "code": null}),
