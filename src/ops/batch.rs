@@ -54,8 +54,7 @@ pub struct BatchRequest {
     /// Your id for this request; it is echoed in the result line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
-    /// The request body as the endpoint takes it, without `model` (for chat:
-    /// `{"messages": [...], "max_tokens": 100}`).
+    /// The request body as the endpoint takes it; `model` is set for the whole job (for chat: `{"messages": [...], "max_tokens": 100}`).
     pub body: Map<String, Value>,
 }
 
@@ -63,15 +62,11 @@ pub struct BatchRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBatchJob {
-    /// Endpoint every request goes to: `/v1/chat/completions`, `/v1/embeddings`,
-    /// `/v1/fim/completions`, `/v1/moderations`, `/v1/chat/moderations`, `/v1/ocr`,
-    /// `/v1/classifications`, `/v1/chat/classifications`, `/v1/conversations` or
-    /// `/v1/audio/transcriptions`.
+    /// Endpoint every request goes to: `/v1/chat/completions`, `/v1/embeddings`, `/v1/fim/completions`, `/v1/moderations`, `/v1/chat/moderations`, `/v1/ocr`, `/v1/classifications`, `/v1/chat/classifications`, `/v1/conversations` or `/v1/audio/transcriptions`.
     pub endpoint: String,
     /// Model for every request, for example `mistral-small-latest`.
     pub model: Option<String>,
-    /// Ids of uploaded `.jsonl` files (files_upload with purpose `batch`). Each line:
-    /// `{"custom_id": "0", "body": {"messages": [{"role": "user", "content": "Hi"}]}}`.
+    /// Ids of uploaded `.jsonl` files (files_upload with purpose `batch`). Each line: `{"custom_id": "0", "body": {"messages": [{"role": "user", "content": "Hi"}]}}`.
     pub input_files: Option<Vec<String>>,
     /// The requests inline instead of a file (up to 10000).
     pub requests: Option<Vec<BatchRequest>>,
@@ -126,8 +121,7 @@ pub struct ListBatchJobs {
     pub created_after: Option<String>,
     /// Only jobs created with this API key's user.
     pub created_by_me: Option<bool>,
-    /// Only jobs in these states: `QUEUED`, `RUNNING`, `SUCCESS`, `FAILED`,
-    /// `TIMEOUT_EXCEEDED`, `CANCELLATION_REQUESTED`, `CANCELLED`.
+    /// Only jobs in these states: `QUEUED`, `RUNNING`, `SUCCESS`, `FAILED`, `TIMEOUT_EXCEEDED`, `CANCELLATION_REQUESTED`, `CANCELLED`.
     pub status: Option<Vec<String>>,
     /// `-created` (newest first, default) or `created`.
     pub order_by: Option<String>,
@@ -164,8 +158,7 @@ impl Operation for ListBatchJobs {
 pub struct GetBatchJob {
     /// The batch job's id (a UUID).
     pub job_id: String,
-    /// Include the results in the answer (`outputs`). Only for small jobs: large results
-    /// are left out; download the output file with files_download instead.
+    /// Include the results in the answer (`outputs`). Only for small jobs: large results are left out; download the output file with files_download instead.
     pub inline: Option<bool>,
 }
 
@@ -234,8 +227,7 @@ impl Operation for DeleteBatchJob {
 pub struct WaitBatchJob {
     /// The batch job's id.
     pub job_id: String,
-    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the
-    /// current state is returned and the job keeps running.
+    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the current state is returned and the job keeps running.
     #[serde(default, skip_serializing)]
     #[schemars(range(min = 1, max = 3600))]
     pub timeout_secs: Option<u64>,

@@ -94,8 +94,7 @@ pub struct CreateFineTuningJob {
     /// Training settings; `{}` uses Mistral's defaults.
     #[serde(default)]
     pub hyperparameters: Hyperparameters,
-    /// Start training once validated (default true); false leaves the job at VALIDATED
-    /// until fine_tuning_jobs_start.
+    /// Start training once validated (default true); false leaves the job at VALIDATED until fine_tuning_jobs_start.
     pub auto_start: Option<bool>,
     /// `completion` (default) or `classifier`.
     pub job_type: Option<String>,
@@ -150,8 +149,7 @@ pub struct ListFineTuningJobs {
     pub created_before: Option<String>,
     /// Only jobs created by this API key's user.
     pub created_by_me: Option<bool>,
-    /// Only jobs in this state: `QUEUED`, `STARTED`, `VALIDATING`, `VALIDATED`, `RUNNING`,
-    /// `FAILED_VALIDATION`, `FAILED`, `SUCCESS`, `CANCELLED`, `CANCELLATION_REQUESTED`.
+    /// Only jobs in this state: `QUEUED`, `STARTED`, `VALIDATING`, `VALIDATED`, `RUNNING`, `FAILED_VALIDATION`, `FAILED`, `SUCCESS`, `CANCELLED`, `CANCELLATION_REQUESTED`.
     pub status: Option<String>,
     /// Only jobs logging to this Weights & Biases project.
     pub wandb_project: Option<String>,
@@ -240,8 +238,7 @@ impl Operation for CancelFineTuningJob {
 pub struct WaitFineTuningJob {
     /// The fine-tuning job's id.
     pub job_id: String,
-    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the
-    /// current state is returned and the job keeps running.
+    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the current state is returned and the job keeps running.
     #[serde(default, skip_serializing)]
     #[schemars(range(min = 1, max = 3600))]
     pub timeout_secs: Option<u64>,

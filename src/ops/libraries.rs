@@ -73,8 +73,7 @@ pub struct CreateLibrary {
     pub name: String,
     /// What the library holds; helps agents decide when to search it.
     pub description: Option<String>,
-    /// `Workspace` (shared with the workspace; the default for API keys) or `User` (private;
-    /// needs a key allowed to create private libraries).
+    /// `Workspace` (shared with the workspace; the default for API keys) or `User` (private; needs a key allowed to create private libraries).
     pub owner_type: Option<String>,
 }
 
@@ -186,8 +185,7 @@ pub struct UploadDocument {
     pub path: Option<String>,
     /// The file's bytes as base64 (a `data:` URL is accepted); needs `file_name`.
     pub content_base64: Option<String>,
-    /// Name to store the document under; defaults to the local file's name. Its extension
-    /// tells Mistral how to read it (.pdf, .docx, .md, …).
+    /// Name to store the document under; defaults to the local file's name. Its extension tells Mistral how to read it (.pdf, .docx, .md, …).
     pub file_name: Option<String>,
 }
 
@@ -385,8 +383,7 @@ pub struct UpdateDocument {
     pub document_id: String,
     /// New name.
     pub name: Option<String>,
-    /// Custom attributes for filtering: values are strings, numbers, booleans, ISO dates or
-    /// lists of one of those.
+    /// Custom attributes for filtering: values are strings, numbers, booleans, ISO dates or lists of one of those.
     pub attributes: Option<Map<String, Value>>,
     /// Delete the document automatically after this time (ISO 8601).
     pub expires_at: Option<String>,
@@ -411,8 +408,7 @@ pub struct DocumentTextContent {
     pub page_start: Option<u32>,
     /// Last page to return.
     pub page_end: Option<u32>,
-    /// Save the text to this local path (inside the server's allowed directories) instead
-    /// of returning it. Use for long documents.
+    /// Save the text to this local path (inside the server's allowed directories) instead of returning it. Use for long documents.
     #[serde(default, skip_serializing)]
     pub save_to: Option<String>,
 }
@@ -474,8 +470,7 @@ pub struct WaitDocument {
     pub library_id: String,
     /// The document's id.
     pub document_id: String,
-    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the
-    /// current state is returned and processing continues.
+    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the current state is returned and processing continues.
     #[serde(default, skip_serializing)]
     #[schemars(range(min = 1, max = 3600))]
     pub timeout_secs: Option<u64>,
@@ -597,8 +592,7 @@ pub struct UnshareLibrary {
     pub share_with_uuid: String,
     /// `User`, `Workspace` or `Org`.
     pub share_with_type: String,
-    /// The access level being removed, `Viewer` or `Editor`. The spec lists it as
-    /// required; the official SDKs leave it out.
+    /// The access level being removed, `Viewer` or `Editor`. The spec lists it as required; the official SDKs leave it out.
     pub level: Option<String>,
 }
 
