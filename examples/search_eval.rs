@@ -17,12 +17,14 @@ fn main() -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&path)?;
     let server =
         mistral_mcp::app::build_server(&Config::load_with(&Overrides::default(), &|_| None)?)?;
-    let by_operation: HashMap<String, String> = server
-        .catalog()
-        .tools
-        .iter()
-        .map(|t| (t.spec().operation(), t.name.clone()))
-        .collect();
+    // Several tools may share an operation (a get and its wait tool): any of them counts.
+    let mut by_operation: HashMap<String, Vec<String>> = HashMap::new();
+    for t in &server.catalog().tools {
+        by_operation
+            .entry(t.spec().operation())
+            .or_default()
+            .push(t.name.clone());
+    }
     let index = server.search_index();
     let (mut total, mut at1, mut at5, mut skipped) = (0, 0, 0, 0);
     let mut misses = Vec::new();
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         let wanted: Vec<&String> = ops
             .split('|')
             .filter_map(|op| by_operation.get(op.trim()))
+            .flatten()
             .collect();
         if wanted.is_empty() {
             skipped += 1;

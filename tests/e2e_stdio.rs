@@ -37,6 +37,13 @@ async fn desktop_style_launch_lists_tools_and_runs_core_calls() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain stderr while the test runs: debug logs would otherwise fill the pipe and block the server.
+    let mut stderr = stderr.unwrap();
+    let logs_task = tokio::spawn(async move {
+        let mut logs = String::new();
+        let _ = stderr.read_to_string(&mut logs).await;
+        logs
+    });
     let handler = RecordingClient::default();
     let progress = handler.progress.clone();
     let client = handler.serve(transport).await.unwrap();
@@ -100,8 +107,7 @@ async fn desktop_style_launch_lists_tools_and_runs_core_calls() {
     assert!(common::harness::text(&r).contains("INVOICE"));
 
     client.cancel().await.unwrap();
-    let mut logs = String::new();
-    stderr.unwrap().read_to_string(&mut logs).await.unwrap();
+    let logs = logs_task.await.unwrap();
     assert!(
         logs.contains("serving MCP over stdio"),
         "logs go to stderr: {logs}"

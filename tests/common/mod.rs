@@ -355,9 +355,6 @@ pub fn chat_stream_events(parts: &[&str]) -> Vec<String> {
 fn default_reply(method: &str, path: &str, body: &[u8]) -> Reply {
     let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let m = |p: &str| route_matches(p, method, path);
-    if let Some(reply) = fake_jobs::reply(method, path, &req) {
-        return reply;
-    }
     if m("POST /v1/chat/completions")
         || m("POST /v1/fim/completions")
         || m("POST /v1/agents/completions")
