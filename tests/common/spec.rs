@@ -99,6 +99,30 @@ impl Spec {
         out
     }
 
+    /// Every operation: (METHOD, path key as written in the spec, first tag).
+    pub fn all_operations(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for (path, item) in self
+            .doc
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if let Some(op) = item.get(method) {
+                    let tag = op
+                        .pointer("/tags/0")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    out.push((method.to_ascii_uppercase(), path.clone(), tag));
+                }
+            }
+        }
+        out
+    }
+
     pub fn has_operation(&self, method: &str, path_template: &str) -> bool {
         self.doc
             .get("paths")
