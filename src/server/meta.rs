@@ -70,7 +70,7 @@ pub fn tools(mode: ToolMode) -> Vec<Tool> {
                 "Find the right Mistral tool for a task described in plain words. Returns ranked tool names with what each does."
             }
             ToolMode::Dynamic => {
-                "Find the Mistral tool for a task described in plain words (chat, OCR, embeddings, files, models, moderation…). Returns ranked tool names; then describe_tools and call_tool."
+                "Find the Mistral tool for a task described in plain words (chat, OCR, embeddings, files, agents, batch, libraries, audio…). Returns ranked tool names; then describe_tools and call_tool."
             }
         },
         crate::schema::input_schema::<SearchArgs>(),

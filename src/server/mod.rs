@@ -182,7 +182,8 @@ fn search_doc(t: &ToolDef) -> SearchDoc {
     }
 }
 
-const INSTRUCTIONS_ALL: &str = "Tools for the Mistral AI API: chat, code completion, embeddings, moderation, OCR, files and models. \
+const INSTRUCTIONS_ALL: &str = "Tools for the Mistral AI API: chat, code completion, embeddings, moderation, OCR, files, models, \
+agents and conversations, batch and fine-tuning jobs, document libraries, audio. Long jobs have *_wait tools that report progress. \
 Not sure which tool fits? Call search_tools with what you want to do.";
 const INSTRUCTIONS_DYNAMIC: &str = "Tools for the Mistral AI API, reached through three tools: search_tools finds the tool for a task, \
 describe_tools shows its input schema, call_tool runs it.";
