@@ -107,25 +107,6 @@ pub enum AgentVersion {
     Alias(String),
 }
 
-/// Adds `next_page` to a page-numbered list result when the page came back full.
-pub(super) fn with_next_page(mut out: ToolOutput, page: u32, page_size: u32) -> ToolOutput {
-    let shown = out
-        .structured
-        .get("data")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    if page_size > 0
-        && shown >= page_size as usize
-        && let Value::Object(o) = &mut out.structured
-    {
-        o.insert(
-            "next_page".into(),
-            json!({ "page": page + 1, "page_size": page_size }),
-        );
-    }
-    out
-}
-
 /// Sends a delete (Mistral answers 204 with no body) and says what went.
 pub(super) async fn delete_with_summary<T: Serialize>(
     spec: &OpSpec,
@@ -364,11 +345,7 @@ impl Operation for ListAgentVersions {
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
         let out = ToolOutput::from_response(&response, &ctx)?;
-        Ok(with_next_page(
-            out,
-            self.page.unwrap_or(0),
-            self.page_size.unwrap_or(20),
-        ))
+        Ok(out.with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(20)))
     }
 }
 

@@ -26,27 +26,6 @@ pub fn entries() -> Vec<OpEntry> {
     ]
 }
 
-/// Adds `next_page` to an offset-paged list answer when more items remain.
-pub(crate) fn add_next_page(out: &mut ToolOutput, page: u32, page_size: u32) {
-    let shown = out
-        .structured
-        .get("data")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len) as u64;
-    let total = out.structured.get("total").and_then(Value::as_u64);
-    let size = u64::from(page_size);
-    let more = match total {
-        Some(total) => (u64::from(page) + 1) * size < total,
-        None => size > 0 && shown >= size,
-    };
-    if more && let Value::Object(o) = &mut out.structured {
-        o.insert(
-            "next_page".into(),
-            json!({ "page": page + 1, "page_size": page_size }),
-        );
-    }
-}
-
 /// One request of an inline batch.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -142,13 +121,8 @@ impl Operation for ListBatchJobs {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let mut out = ToolOutput::from_response(&response, &ctx)?;
-        add_next_page(
-            &mut out,
-            self.page.unwrap_or(0),
-            self.page_size.unwrap_or(100),
-        );
-        Ok(out)
+        Ok(ToolOutput::from_response(&response, &ctx)?
+            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
     }
 }
 

@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::agents::{AgentTool, AgentVersion, CompletionArgs, delete_with_summary, with_next_page};
+use super::agents::{AgentTool, AgentVersion, CompletionArgs, delete_with_summary};
 use super::common::content_text;
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
@@ -217,11 +217,7 @@ impl Operation for ListConversations {
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
         let out = ToolOutput::from_response(&response, &ctx)?;
-        Ok(with_next_page(
-            out,
-            self.page.unwrap_or(0),
-            self.page_size.unwrap_or(100),
-        ))
+        Ok(out.with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
     }
 }
 

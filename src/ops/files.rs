@@ -193,25 +193,8 @@ impl Operation for ListFiles {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let out = ToolOutput::from_response(&response, &ctx)?;
-        let shown = out
-            .structured
-            .get("data")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        let page = self.page.unwrap_or(0);
-        let size = self.page_size.unwrap_or(100) as usize;
-        let mut out = out;
-        if shown >= size
-            && size > 0
-            && let Value::Object(o) = &mut out.structured
-        {
-            o.insert(
-                "next_page".into(),
-                json!({ "page": page + 1, "page_size": size }),
-            );
-        }
-        Ok(out)
+        Ok(ToolOutput::from_response(&response, &ctx)?
+            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
     }
 }
 

@@ -8,7 +8,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::batch::add_next_page;
 use super::wait::{self, Backoff, Observation, Outcome, str_field};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
@@ -175,13 +174,8 @@ impl Operation for ListFineTuningJobs {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let mut out = ToolOutput::from_response(&response, &ctx)?;
-        add_next_page(
-            &mut out,
-            self.page.unwrap_or(0),
-            self.page_size.unwrap_or(100),
-        );
-        Ok(out)
+        Ok(ToolOutput::from_response(&response, &ctx)?
+            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
     }
 }
 

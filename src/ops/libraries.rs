@@ -260,19 +260,8 @@ impl Operation for ListDocuments {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let mut out = ToolOutput::from_response(&response, &ctx)?;
-        let more = out
-            .structured
-            .pointer("/pagination/has_more")
-            .and_then(Value::as_bool)
-            == Some(true);
-        if more && let Value::Object(o) = &mut out.structured {
-            o.insert(
-                "next_page".into(),
-                json!({ "page": self.page.unwrap_or(0) + 1, "page_size": self.page_size.unwrap_or(100) }),
-            );
-        }
-        Ok(out)
+        Ok(ToolOutput::from_response(&response, &ctx)?
+            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
     }
 }
 

@@ -397,6 +397,35 @@ impl ToolOutput {
         self
     }
 
+    /// For page-numbered lists: adds `next_page` (the arguments for the next call) when more
+    /// items remain, judged by `pagination.has_more` or `total` when Mistral sends them, else
+    /// by a full page.
+    pub fn with_next_page(mut self, page: u32, page_size: u32) -> Self {
+        let shown = self
+            .structured
+            .get("data")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len) as u64;
+        let has_more = self
+            .structured
+            .pointer("/pagination/has_more")
+            .and_then(Value::as_bool);
+        let total = self.structured.get("total").and_then(Value::as_u64);
+        let size = u64::from(page_size);
+        let more = match (has_more, total) {
+            (Some(more), _) => more,
+            (None, Some(total)) => (u64::from(page) + 1) * size < total,
+            (None, None) => size > 0 && shown >= size,
+        };
+        if more && let Value::Object(o) = &mut self.structured {
+            o.insert(
+                "next_page".into(),
+                json!({ "page": page + 1, "page_size": page_size }),
+            );
+        }
+        self
+    }
+
     /// Mistral's JSON answer, with any deprecation or rate-limit notices attached.
     pub fn from_response(
         response: &UpstreamResponse,
