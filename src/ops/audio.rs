@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::agents::delete_with_summary;
-use super::conversations::{Emit, drive_stream, stream_error};
+use super::stream::{Emit, drive_stream, stream_error};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     files,

@@ -3,20 +3,13 @@
 //! returns the assembled completion in the same shape as a non-streamed one.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::common::content_text;
+use super::stream::{Emit, drive_stream, stream_error};
 use super::{CallContext, OpSpec, ToolError, ToolOutput, build_request};
-use crate::mistral::UpstreamError;
-use crate::mistral::error::ApiErrorBody;
-use crate::mistral::sse::SseParser;
-
-/// Minimum gap between two progress notifications, so a fast stream does not flood the client.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Sends a completion request, streamed or not, and summarises the result.
 pub async fn complete<T: Serialize>(
@@ -262,51 +255,15 @@ async fn stream_completion(
     upstream: &crate::mistral::UpstreamRequest,
     ctx: &CallContext,
 ) -> Result<Value, ToolError> {
-    let mut body = Box::pin(ctx.client.stream(upstream, &ctx.cancel).await?);
-    let mut parser = SseParser::new();
     let mut assembler = CompletionAssembler::default();
-    let mut pending = String::new();
-    let mut last_sent: Option<Instant> = None;
-    let mut done = false;
-    while !done {
-        let next = tokio::select! {
-            _ = ctx.cancel.cancelled() => return Err(UpstreamError::Cancelled.into()),
-            n = body.next() => n,
-        };
-        let events = match next {
-            Some(chunk) => parser.push(&chunk?),
-            None => {
-                done = true;
-                parser.finish().into_iter().collect()
-            }
-        };
-        for event in events {
-            if event.is_done_sentinel() {
-                done = true;
-                break;
-            }
-            let Ok(chunk) = serde_json::from_str::<Value>(&event.data) else {
-                continue;
-            };
-            if chunk.get("object").and_then(Value::as_str) == Some("error")
-                || event.event.as_deref() == Some("error")
-            {
-                return Err(ToolError::Upstream(UpstreamError::Status {
-                    status: 500,
-                    body: Box::new(ApiErrorBody::parse(event.data.as_bytes())),
-                    retry_after: None,
-                    attempts: 1,
-                }));
-            }
-            pending.push_str(&assembler.absorb(&chunk));
+    drive_stream(ctx, upstream, |name, chunk| {
+        if name == "error" || chunk.get("object").and_then(Value::as_str) == Some("error") {
+            return Err(stream_error(chunk));
         }
-        let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
-        if !pending.is_empty() && (due || done) {
-            ctx.progress(assembler.chars() as f64, None, std::mem::take(&mut pending))
-                .await;
-            last_sent = Some(Instant::now());
-        }
-    }
+        let text = assembler.absorb(chunk);
+        Ok((!text.is_empty()).then_some(Emit::Text(text)))
+    })
+    .await?;
     Ok(assembler.finish())
 }
 

@@ -7,21 +7,16 @@
 //! and tool activity go out as MCP progress notifications. The stream driver here is also
 //! used by audio transcription, whose streams have the same framing.
 
-use std::time::{Duration, Instant};
-
-use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::agents::{AgentTool, AgentVersion, CompletionArgs, delete_with_summary};
 use super::common::content_text;
+use super::stream::{Emit, drive_stream, stream_error};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
 };
-use crate::mistral::error::ApiErrorBody;
-use crate::mistral::sse::SseParser;
-use crate::mistral::{UpstreamError, UpstreamRequest};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
@@ -361,100 +356,6 @@ pub fn summarize(response: &Value) -> String {
         ));
     }
     out.trim().to_string()
-}
-
-/// What a stream event contributes to the progress notifications.
-pub(super) enum Emit {
-    /// Partial answer text, batched.
-    Text(String),
-    /// A status line (tool started, handoff), sent at once.
-    Status(String),
-}
-
-/// Minimum gap between two text progress notifications.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Reads a named-event SSE stream to its end, handing each event's name (the `event:`
-/// field, else the data's `type`) and JSON data to `on_event`, and forwarding what it
-/// emits as progress notifications.
-pub(super) async fn drive_stream<F>(
-    ctx: &CallContext,
-    upstream: &UpstreamRequest,
-    mut on_event: F,
-) -> Result<(), ToolError>
-where
-    F: FnMut(&str, &Value) -> Result<Option<Emit>, ToolError>,
-{
-    let mut body = Box::pin(ctx.client.stream(upstream, &ctx.cancel).await?);
-    let mut parser = SseParser::new();
-    let mut pending = String::new();
-    let mut progress = 0.0;
-    let mut last_sent: Option<Instant> = None;
-    let mut done = false;
-    while !done {
-        let next = tokio::select! {
-            _ = ctx.cancel.cancelled() => return Err(UpstreamError::Cancelled.into()),
-            n = body.next() => n,
-        };
-        let events = match next {
-            Some(chunk) => parser.push(&chunk?),
-            None => {
-                done = true;
-                parser.finish().into_iter().collect()
-            }
-        };
-        for event in events {
-            if event.is_done_sentinel() {
-                done = true;
-                break;
-            }
-            let Ok(data) = serde_json::from_str::<Value>(&event.data) else {
-                continue;
-            };
-            let name = event
-                .event
-                .clone()
-                .or_else(|| data.get("type").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_default();
-            match on_event(&name, &data)? {
-                Some(Emit::Text(t)) => pending.push_str(&t),
-                Some(Emit::Status(s)) => {
-                    if !pending.is_empty() {
-                        progress += pending.chars().count() as f64;
-                        ctx.progress(progress, None, std::mem::take(&mut pending))
-                            .await;
-                    }
-                    progress += 1.0;
-                    ctx.progress(progress, None, s).await;
-                    last_sent = Some(Instant::now());
-                }
-                None => {}
-            }
-        }
-        let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
-        if !pending.is_empty() && (due || done) {
-            progress += pending.chars().count() as f64;
-            ctx.progress(progress, None, std::mem::take(&mut pending))
-                .await;
-            last_sent = Some(Instant::now());
-        }
-    }
-    Ok(())
-}
-
-/// An error event inside a stream, as an upstream error the agent can read.
-pub(super) fn stream_error(data: &Value) -> ToolError {
-    let status = data
-        .get("code")
-        .and_then(Value::as_u64)
-        .filter(|c| (400..600).contains(c))
-        .map_or(500, |c| c as u16);
-    ToolError::Upstream(UpstreamError::Status {
-        status,
-        body: Box::new(ApiErrorBody::parse(data.to_string().as_bytes())),
-        retry_after: None,
-        attempts: 1,
-    })
 }
 
 /// One output entry being assembled from deltas.

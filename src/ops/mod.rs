@@ -25,6 +25,7 @@ pub mod fine_tuning;
 pub mod libraries;
 pub mod models;
 pub mod ocr;
+pub mod stream;
 pub mod wait;
 
 use std::future::Future;
