@@ -15,6 +15,9 @@ const W_TITLE: f32 = 2.0;
 const W_TOOLSET: f32 = 1.5;
 const W_OPERATION: f32 = 1.5;
 const W_DESCRIPTION: f32 = 1.0;
+/// Boost by the share of the tool name's words the query mentions: "get an agent" prefers
+/// `agents_get` to `agents_versions_get`.
+const W_NAME_COVERAGE: f32 = 0.3;
 /// BM25 term saturation and length normalisation.
 const K1: f32 = 1.2;
 const B: f32 = 0.4;
@@ -84,6 +87,8 @@ struct Posting {
 
 pub struct SearchIndex {
     docs: Vec<(String, String)>,
+    /// Distinct words of each tool's name.
+    name_terms: Vec<Vec<String>>,
     lengths: Vec<f32>,
     avg_len: f32,
     postings: HashMap<String, Vec<Posting>>,
@@ -93,7 +98,11 @@ impl SearchIndex {
     pub fn build(docs: &[SearchDoc]) -> Self {
         let mut postings: HashMap<String, Vec<Posting>> = HashMap::new();
         let mut lengths = Vec::with_capacity(docs.len());
+        let mut name_terms = Vec::with_capacity(docs.len());
         for (i, d) in docs.iter().enumerate() {
+            let mut names = tokenize(&d.name);
+            names.dedup();
+            name_terms.push(names);
             let operation = format!("{} {}", method_words(&d.method), d.path);
             let fields: [(Field, String); 6] = [
                 (Field::Name, d.name.clone()),
@@ -133,6 +142,7 @@ impl SearchIndex {
                 .iter()
                 .map(|d| (d.name.clone(), format!("{} {}", d.method, d.path)))
                 .collect(),
+            name_terms,
             lengths,
             avg_len,
             postings,
@@ -163,7 +173,8 @@ impl SearchIndex {
         let mut scores = vec![0.0f32; self.docs.len()];
         let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
         let mut seen = Vec::new();
-        for term in tokenize(query) {
+        let terms = tokenize(query);
+        for term in terms.iter().cloned() {
             if seen.contains(&term) {
                 continue;
             }
@@ -180,6 +191,16 @@ impl SearchIndex {
                 matched[p.doc].push(format!("{term}: {}", fields.join(", ")));
             }
             seen.push(term);
+        }
+        for (i, score) in scores.iter_mut().enumerate() {
+            if *score <= 0.0 {
+                continue;
+            }
+            let names = &self.name_terms[i];
+            if !names.is_empty() {
+                let covered = names.iter().filter(|n| terms.contains(n)).count() as f32;
+                *score *= 1.0 + W_NAME_COVERAGE * covered / names.len() as f32;
+            }
         }
         let mut ranked: Vec<usize> = (0..self.docs.len())
             .filter(|&i| scores[i] > 0.0 && keep(&self.docs[i].0))
@@ -199,6 +220,79 @@ impl SearchIndex {
                 matched: std::mem::take(&mut matched[i]),
             })
             .collect()
+    }
+}
+
+/// Recall of a set of intents (`operation(s)<TAB>intent` lines, `|` between acceptable
+/// operations, `#` comments).
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub evaluated: usize,
+    /// Intents whose operation no tool exposes.
+    pub skipped: usize,
+    pub at1: usize,
+    pub at5: usize,
+    /// `intent: wanted, got` for every intent not ranked first.
+    pub misses: Vec<String>,
+    pub queries: Vec<String>,
+}
+
+impl Evaluation {
+    pub fn recall_at_1(&self) -> f64 {
+        self.at1 as f64 / self.evaluated.max(1) as f64
+    }
+    pub fn recall_at_5(&self) -> f64 {
+        self.at5 as f64 / self.evaluated.max(1) as f64
+    }
+}
+
+impl SearchIndex {
+    /// Ranks every intent of `tsv`; `tools` maps each tool name to its `"METHOD /path"`.
+    pub fn evaluate<'a>(
+        &self,
+        tsv: &str,
+        tools: impl IntoIterator<Item = (&'a str, String)>,
+    ) -> Evaluation {
+        let mut by_operation: HashMap<String, Vec<&str>> = HashMap::new();
+        for (name, operation) in tools {
+            by_operation.entry(operation).or_default().push(name);
+        }
+        let mut e = Evaluation::default();
+        for line in tsv
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let Some((ops, intent)) = line.split_once('\t') else {
+                continue;
+            };
+            // Several tools may share an operation (a get and its wait tool): any counts.
+            let wanted: Vec<&str> = ops
+                .split('|')
+                .filter_map(|op| by_operation.get(op.trim()))
+                .flatten()
+                .copied()
+                .collect();
+            if wanted.is_empty() {
+                e.skipped += 1;
+                continue;
+            }
+            e.evaluated += 1;
+            e.queries.push(intent.to_string());
+            let hits = self.search(intent, 5);
+            match hits.iter().position(|h| wanted.contains(&h.name.as_str())) {
+                Some(0) => {
+                    e.at1 += 1;
+                    e.at5 += 1;
+                    continue;
+                }
+                Some(_) => e.at5 += 1,
+                None => {}
+            }
+            let got: Vec<&str> = hits.iter().take(3).map(|h| h.name.as_str()).collect();
+            e.misses
+                .push(format!("{intent:?}: want {wanted:?}, got {got:?}"));
+        }
+        e
     }
 }
 

@@ -1,0 +1,57 @@
+//! A regression net for intent search: recall over the shared dev intents (when present)
+//! and over the developers' own held-out intents. Ranking is deterministic, so these are
+//! exact figures, not timings; the latency is measured by `examples/search_eval.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use mistral_mcp::config::{Config, Overrides};
+use mistral_mcp::search::Evaluation;
+
+fn evaluate(tsv: &str) -> Evaluation {
+    let server = mistral_mcp::app::build_server(
+        &Config::load_with(&Overrides::default(), &|_| None).unwrap(),
+    )
+    .unwrap();
+    let tools = server
+        .catalog()
+        .tools
+        .iter()
+        .map(|t| (t.name.as_str(), t.spec().operation()));
+    server.search_index().evaluate(tsv, tools)
+}
+
+#[test]
+fn dev_intents_meet_the_targets() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/intents-dev.tsv");
+    let Ok(tsv) = std::fs::read_to_string(&path) else {
+        eprintln!("*** SKIPPED: {} not found ***", path.display());
+        return;
+    };
+    let e = evaluate(&tsv);
+    assert!(e.evaluated >= 60, "only {} intents evaluated", e.evaluated);
+    assert!(
+        e.recall_at_1() >= 0.90,
+        "recall@1 {:.3}; misses:\n{}",
+        e.recall_at_1(),
+        e.misses.join("\n")
+    );
+    assert!(
+        e.recall_at_5() >= 0.98,
+        "recall@5 {:.3}; misses:\n{}",
+        e.recall_at_5(),
+        e.misses.join("\n")
+    );
+}
+
+#[test]
+fn held_out_intents_stay_found() {
+    let e = evaluate(include_str!("data/intents-heldout.tsv"));
+    assert_eq!(e.evaluated, 30);
+    assert!(
+        e.recall_at_1() >= 0.85,
+        "recall@1 {:.3}; misses:\n{}",
+        e.recall_at_1(),
+        e.misses.join("\n")
+    );
+    assert_eq!(e.at5, e.evaluated, "misses:\n{}", e.misses.join("\n"));
+}
