@@ -2,6 +2,7 @@
 //!
 //! mcp-bench stub ADDR          the upstream stub (prints `listening <addr>`)
 //! mcp-bench run [options]      the whole comparison; prints the Markdown report
+//! mcp-bench load --addr A ...  load one running server over Streamable HTTP (for profiling)
 
 mod client;
 mod measure;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
                 Ok(true)
             }
             Some("run") => run::main(run::Opts::parse(&args[1..])?).await,
+            Some("load") => run::load_main(&args[1..]).await,
             _ => anyhow::bail!(
                 "usage: mcp-bench stub ADDR | mcp-bench run [options] (see bench/run)"
             ),

@@ -59,7 +59,7 @@ impl Opts {
             node_server: ".bench/node/node_modules/mistral-mcp/dist/index.js".into(),
             search_eval: Vec::new(),
             rounds: 3,
-            calls: 300,
+            calls: 500,
             warmup: 30,
             seconds: 3.0,
             cold_runs: 7,
@@ -677,6 +677,7 @@ impl Bench {
             let load = Load::Mcp {
                 target: target.clone(),
                 params: params.clone(),
+                marker: CHAT_MARKER,
             };
             let before = self.stub_stats().await?;
             let t = self.throughput(addr, &load, c).await?;
@@ -734,10 +735,12 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 #[derive(Clone)]
-enum Load {
+pub enum Load {
+    /// `marker`: text every answer must contain (empty: any successful result).
     Mcp {
         target: McpHttpTarget,
         params: String,
+        marker: &'static str,
     },
     Direct {
         path: &'static str,
@@ -774,7 +777,11 @@ async fn run_load(
             let upstream = upstream_headers();
             while Instant::now() < deadline && ok + errors < MAX_CALLS_PER_WORKER {
                 let outcome = match &load {
-                    Load::Mcp { target, params } => {
+                    Load::Mcp {
+                        target,
+                        params,
+                        marker,
+                    } => {
                         let id = ids.fetch_add(1, Ordering::Relaxed);
                         let body = Bytes::from(request_line(id, "tools/call", params));
                         match conn
@@ -786,7 +793,7 @@ async fn run_load(
                                 if a.status != 200 || !has_id(&text, &format!(r#""id":{id}"#)) {
                                     Err(anyhow!("HTTP {}: {}", a.status, truncate(&text, 200)))
                                 } else {
-                                    quick_check(&text, CHAT_MARKER)
+                                    quick_check(&text, marker)
                                 }
                             }
                             Err(e) => Err(e),
@@ -825,6 +832,48 @@ async fn run_load(
     }
     total.per_sec = total.ok as f64 / started.elapsed().as_secs_f64();
     Ok(total)
+}
+
+/// `mcp-bench load`: drive one running MCP server over Streamable HTTP, for profiling it.
+pub async fn load_main(args: &[String]) -> anyhow::Result<bool> {
+    let mut addr = None;
+    let (mut path, mut tool, mut call_args) = (s("/mcp"), s("chat_complete"), s(CHAT_ARGS));
+    let (mut c, mut seconds) = (16usize, 10.0f64);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let val = it.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--addr" => addr = Some(val.parse::<SocketAddr>()?),
+            "--path" => path = val.clone(),
+            "--tool" => tool = val.clone(),
+            "--args" => call_args = val.clone(),
+            "-c" => c = val.parse()?,
+            "--seconds" => seconds = val.parse()?,
+            other => bail!("unknown option {other}"),
+        }
+    }
+    let addr = addr.ok_or_else(|| anyhow!("usage: mcp-bench load --addr 127.0.0.1:PORT [--path /mcp] [--tool T --args JSON] [-c N] [--seconds S]"))?;
+    if !(1..=1024).contains(&c) || !(0.0..=300.0).contains(&seconds) {
+        bail!("-c must be 1..=1024 and --seconds at most 300");
+    }
+    let mut target = McpHttpTarget::new(&path);
+    target.initialize(&mut HttpConn::new(addr)?).await?;
+    let load = Load::Mcp {
+        target,
+        params: call_params(&tool, &call_args),
+        marker: "",
+    };
+    let t = run_load(addr, &load, c, Duration::from_secs_f64(seconds)).await?;
+    println!(
+        "{:.0} calls/s, {} ok, {} errors{}",
+        t.per_sec,
+        t.ok,
+        t.errors,
+        t.first_error
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
+    );
+    Ok(t.errors == 0)
 }
 
 pub async fn main(o: Opts) -> anyhow::Result<bool> {
