@@ -407,13 +407,14 @@ impl Bench {
 
     async fn direct_latency(&mut self, transport: &str) -> anyhow::Result<()> {
         let mut conn = HttpConn::new(self.upstream)?;
+        let headers = upstream_headers();
         for (series, (path, body, marker)) in ["chat", "embed"].into_iter().zip(direct_calls()) {
             let body = Bytes::from_static(body.as_bytes());
             let mut times = Vec::with_capacity(self.o.calls);
             for i in 0..self.o.warmup + self.o.calls {
                 let t = Instant::now();
                 let a = conn
-                    .send(Method::POST, path, &upstream_headers(), body.clone())
+                    .send(Method::POST, path, &headers, body.clone())
                     .await?;
                 let el = t.elapsed();
                 if !a.status.is_success() || !std::str::from_utf8(&a.body)?.contains(marker) {
