@@ -238,6 +238,219 @@ fn ratio(ours: Option<f64>, peer: Option<f64>, lower_is_better: bool) -> String 
     }
 }
 
+/// The one table: every figure for every server, with mistral-mcp `--tools all`'s advantage
+/// over each peer beside it. The sections after it give the detail and the method.
+fn summary(o: &mut String, r: &Results) -> anyhow::Result<()> {
+    struct Row {
+        name: String,
+        cells: [String; 4],
+        /// mistral-mcp --tools all, FastMCP, npm: the values the ratios compare.
+        values: [Option<f64>; 3],
+        lower_is_better: bool,
+    }
+    let med = |s: Option<Spread>| s.map(|s| s.median);
+    let tokens = |k: &str| r.tools.get(k).map(|c| c.tokens);
+    let num = |v: Option<usize>| v.map_or("—".into(), |v| v.to_string());
+    let mut rows = Vec::new();
+    rows.push(Row {
+        name: "cold start (stdio: spawn → tools/list answered), ms".into(),
+        cells: [
+            cell(r.cold("ours_all"), 1),
+            cell(r.cold("ours_dynamic"), 1),
+            cell(r.cold("fastmcp"), 1),
+            cell(r.cold("npm_admin"), 1),
+        ],
+        values: [
+            med(r.cold("ours_all")),
+            med(r.cold("fastmcp")),
+            med(r.cold("npm_admin")),
+        ],
+        lower_is_better: true,
+    });
+    rows.push(Row {
+        name: "tools/list tokens, default configuration (npm: its default core profile)".into(),
+        cells: [
+            num(tokens("ours_all")),
+            num(tokens("ours_dynamic")),
+            num(tokens("fastmcp")),
+            num(tokens("npm_core")),
+        ],
+        values: [
+            tokens("ours_all").map(|t| t as f64),
+            tokens("fastmcp").map(|t| t as f64),
+            tokens("npm_core").map(|t| t as f64),
+        ],
+        lower_is_better: true,
+    });
+    rows.push(Row {
+        name: "tools/list tokens, everything enabled".into(),
+        cells: [
+            num(tokens("ours_all")),
+            num(tokens("ours_dynamic")),
+            num(tokens("fastmcp")),
+            num(tokens("npm_admin")),
+        ],
+        values: [
+            tokens("ours_all").map(|t| t as f64),
+            tokens("fastmcp").map(|t| t as f64),
+            tokens("npm_admin").map(|t| t as f64),
+        ],
+        lower_is_better: true,
+    });
+    let per_op = |k: &str| r.tokens_per_operation(k);
+    let f0 = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.0}"));
+    rows.push(Row {
+        name: "tools/list tokens per operation reachable, everything enabled".into(),
+        cells: [
+            f0(per_op("ours_all")),
+            f0(per_op("ours_dynamic")),
+            f0(per_op("fastmcp")),
+            f0(per_op("npm_admin")),
+        ],
+        values: [per_op("ours_all"), per_op("fastmcp"), per_op("npm_admin")],
+        lower_is_better: true,
+    });
+    for transport in ["stdio", "http"] {
+        for (series, what) in [("chat", "chat"), ("embed", "embeddings")] {
+            for p99 in [false, true] {
+                let pick = |k: &str| {
+                    r.overhead(k, transport, series)
+                        .map(|x| if p99 { x.1 } else { x.0 })
+                };
+                let tname = if transport == "http" {
+                    "Streamable HTTP"
+                } else {
+                    "stdio"
+                };
+                rows.push(Row {
+                    name: format!(
+                        "{what} call overhead over direct, {}, {tname}, µs",
+                        if p99 { "p99" } else { "p50" }
+                    ),
+                    cells: [
+                        cell(pick("ours_all"), 0),
+                        cell(pick("ours_dynamic"), 0),
+                        cell(pick("fastmcp"), 0),
+                        cell(pick("npm_admin"), 0),
+                    ],
+                    values: [
+                        med(pick("ours_all")),
+                        med(pick("fastmcp")),
+                        med(pick("npm_admin")),
+                    ],
+                    lower_is_better: true,
+                });
+            }
+        }
+    }
+    let mut errors = [0u64; 3];
+    for c in CONCURRENCY {
+        let t = |k: &str| r.tput(k, c);
+        for (i, k) in ["ours_all", "fastmcp", "npm_admin"].iter().enumerate() {
+            errors[i] += t(k).map_or(0, |x| x.2);
+        }
+        rows.push(Row {
+            name: format!("throughput, Streamable HTTP, c={c}, calls/s"),
+            cells: [
+                cell(t("ours_all").map(|x| x.0), 0),
+                "—".into(),
+                cell(t("fastmcp").map(|x| x.0), 0),
+                cell(t("npm_admin").map(|x| x.0), 0),
+            ],
+            values: [
+                t("ours_all").map(|x| x.0.median),
+                t("fastmcp").map(|x| x.0.median),
+                t("npm_admin").map(|x| x.0.median),
+            ],
+            lower_is_better: false,
+        });
+    }
+    rows.push(Row {
+        name: "failed calls under load (all rounds and concurrencies)".into(),
+        cells: [
+            errors[0].to_string(),
+            "—".into(),
+            errors[1].to_string(),
+            errors[2].to_string(),
+        ],
+        values: [None, None, None],
+        lower_is_better: true,
+    });
+    for (what, name) in [("idle", "idle"), ("load", "under c=64 load")] {
+        let m = |k: &str| r.mem(k, what);
+        rows.push(Row {
+            name: format!("peak resident memory, {name}, MiB"),
+            cells: [
+                cell(m("ours_all"), 1),
+                "—".into(),
+                cell(m("fastmcp"), 1),
+                cell(m("npm_admin"), 1),
+            ],
+            values: [med(m("ours_all")), med(m("fastmcp")), med(m("npm_admin"))],
+            lower_is_better: true,
+        });
+    }
+    let search = r.search.first();
+    let latency = Spread::of(&r.search.iter().map(|s| s.latency_us).collect::<Vec<_>>());
+    let none = "no intent search".to_string();
+    rows.push(Row {
+        name: "intent search recall@1 / recall@5".into(),
+        cells: [
+            search.map_or("not run".into(), |s| {
+                format!("{} / {}", s.recall1, s.recall5)
+            }),
+            "same index".into(),
+            none.clone(),
+            none.clone(),
+        ],
+        values: [None, None, None],
+        lower_is_better: true,
+    });
+    rows.push(Row {
+        name: "intent search, per query, µs".into(),
+        cells: [cell(latency, 2), "same index".into(), none.clone(), none],
+        values: [None, None, None],
+        lower_is_better: true,
+    });
+
+    writeln!(o, "\n### At a glance\n")?;
+    writeln!(
+        o,
+        "Tokens: {TOKENIZER}. The npm column is its `admin` profile (everything it has) except \
+         where a row says otherwise; `—`: not measured for that configuration (the dynamic mode \
+         runs the same process as `all` for load and memory).\n"
+    )?;
+    writeln!(
+        o,
+        "| figure | mistral-mcp `--tools all` | mistral-mcp `--tools dynamic` | FastMCP from_openapi | \
+         mistral-mcp (npm), admin profile | × vs FastMCP | × vs npm |"
+    )?;
+    writeln!(o, "|---|---|---|---|---|---|---|")?;
+    for row in rows {
+        let [ours, fm, npm] = row.values;
+        writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.name,
+            row.cells[0],
+            row.cells[1],
+            row.cells[2],
+            row.cells[3],
+            if ours.is_some() {
+                ratio(ours, fm, row.lower_is_better)
+            } else {
+                String::new()
+            },
+            if ours.is_some() {
+                ratio(ours, npm, row.lower_is_better)
+            } else {
+                String::new()
+            },
+        )?;
+    }
+    Ok(())
+}
+
 pub struct Machine {
     pub lines: Vec<String>,
 }
@@ -341,6 +554,9 @@ pub fn render(
          Ratio columns: how many times better mistral-mcp `--tools all` is than that row's server \
          (above 1: mistral-mcp is better; lower is better for time, size and memory, higher for throughput)."
     )?;
+
+    summary(&mut o, r)?;
+    writeln!(o, "\nThe same figures in detail, section by section:")?;
 
     // ------------------------------------------------------------ start-up and context
     writeln!(o, "\n### Cold start and tools/list (stdio)\n")?;
