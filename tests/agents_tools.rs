@@ -16,7 +16,7 @@ use common::fake_agents::{
     transcription_stream_events,
 };
 use common::harness::{self, structured, text};
-use common::{FILE_ID, FakeMistral, Reply, assert_valid_upstream, route_matches};
+use common::{FILE_ID, FakeMistral, Reply, assert_valid_upstream};
 use serde_json::{Value, json};
 
 const TOOLSETS: [&str; 3] = ["agents", "conversations", "audio"];
@@ -318,48 +318,7 @@ async fn every_tool_sends_spec_valid_requests() {
             None,
         ),
     ];
-    let mut called = BTreeSet::new();
-    for (tool, args, route, scripted) in cases {
-        fake.clear();
-        if let Some(reply) = scripted {
-            fake.push(route, reply);
-        }
-        let result = s.call(tool, args.clone()).await;
-        assert_eq!(
-            result.is_error,
-            Some(false),
-            "{tool} {args} failed: {}",
-            text(&result)
-        );
-        assert!(!text(&result).is_empty(), "{tool} returned no text");
-        assert!(
-            structured(&result).is_object(),
-            "{tool} returned no structured object"
-        );
-        let requests = fake.requests();
-        let last = requests.last().expect("no upstream request");
-        assert!(
-            route_matches(route, &last.method, &last.path),
-            "{tool}: sent {} but {route} was expected",
-            last.route()
-        );
-        for rec in &requests {
-            assert_valid_upstream(rec);
-        }
-        called.insert(tool);
-    }
-    let catalog = mistral_mcp::catalog::Catalog::load(None).unwrap();
-    for t in catalog
-        .tools
-        .iter()
-        .filter(|t| TOOLSETS.contains(&t.toolset.as_str()))
-    {
-        assert!(
-            called.contains(t.name.as_str()),
-            "tool {} has no spec-validated call",
-            t.name
-        );
-    }
+    harness::check_every_tool(&s, &fake, &TOOLSETS, cases, assert_valid_upstream).await;
 }
 
 /// Every operation the spec tags agents, conversations or audio is a tool or an exclusion

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::harness::{self, structured, text};
-use common::{FILE_ID, FakeMistral, Reply, TEST_KEY, assert_valid_upstream, route_matches, spec};
+use common::{FILE_ID, FakeMistral, Reply, TEST_KEY, assert_valid_upstream, spec};
 use serde_json::{Value, json};
 
 /// One call per core tool, with typical arguments: each must succeed and send a request
@@ -156,55 +156,23 @@ async fn every_core_tool_sends_spec_valid_requests() {
             "DELETE /v1/fine_tuning/models/{id}/archive",
         ),
     ];
-    let mut called = std::collections::BTreeSet::new();
-    for (tool, args, route) in cases {
-        fake.clear();
-        let result = s.call(tool, args.clone()).await;
-        assert_eq!(
-            result.is_error,
-            Some(false),
-            "{tool} failed: {}",
-            text(&result)
-        );
-        assert!(!text(&result).is_empty(), "{tool} returned no text");
-        assert!(
-            structured(&result).is_object(),
-            "{tool} returned no structured object"
-        );
-        let requests = fake.requests();
-        let last = requests.last().expect("no upstream request");
-        assert!(
-            route_matches(route, &last.method, &last.path),
-            "{tool}: sent {} but {route} was expected",
-            last.route()
-        );
-        for rec in &requests {
-            assert_valid_upstream(rec);
-        }
-        called.insert(tool);
-    }
-    // Every tool of the core toolsets is covered by the table above.
-    let catalog = mistral_mcp::catalog::Catalog::load(None).unwrap();
-    let core = [
-        "chat",
-        "fim",
-        "embeddings",
-        "classifiers",
-        "ocr",
-        "files",
-        "models",
-    ];
-    for t in catalog
-        .tools
-        .iter()
-        .filter(|t| core.contains(&t.toolset.as_str()))
-    {
-        assert!(
-            called.contains(t.name.as_str()),
-            "core tool {} has no spec-validated call",
-            t.name
-        );
-    }
+    let cases = cases.into_iter().map(|(t, a, r)| (t, a, r, None)).collect();
+    harness::check_every_tool(
+        &s,
+        &fake,
+        &[
+            "chat",
+            "fim",
+            "embeddings",
+            "classifiers",
+            "ocr",
+            "files",
+            "models",
+        ],
+        cases,
+        assert_valid_upstream,
+    )
+    .await;
 }
 
 #[tokio::test]

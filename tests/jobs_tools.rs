@@ -13,9 +13,7 @@ use common::fake_jobs::{
     ft_job,
 };
 use common::harness::{self, structured, text};
-use common::{
-    FILE_ID, FakeMistral, Recorded, Reply, TEST_KEY, assert_valid_upstream, route_matches, spec,
-};
+use common::{FILE_ID, FakeMistral, Recorded, Reply, TEST_KEY, assert_valid_upstream, spec};
 use serde_json::{Value, json};
 
 const OUR_TOOLSETS: [&str; 3] = ["batch", "fine_tuning", "libraries"];
@@ -264,45 +262,8 @@ async fn every_jobs_tool_sends_spec_valid_requests() {
             "DELETE /v1/libraries/{id}/share",
         ),
     ];
-    let mut called = std::collections::BTreeSet::new();
-    for (tool, args, route) in cases {
-        fake.clear();
-        let result = s.call(tool, args.clone()).await;
-        assert_eq!(
-            result.is_error,
-            Some(false),
-            "{tool} failed: {}",
-            text(&result)
-        );
-        assert!(!text(&result).is_empty(), "{tool} returned no text");
-        assert!(
-            structured(&result).is_object(),
-            "{tool} returned no structured object"
-        );
-        let requests = fake.requests();
-        let last = requests.last().expect("no upstream request");
-        assert!(
-            route_matches(route, &last.method, &last.path),
-            "{tool}: sent {} but {route} was expected",
-            last.route()
-        );
-        for rec in &requests {
-            assert_valid(rec);
-        }
-        called.insert(tool);
-    }
-    let catalog = mistral_mcp::catalog::Catalog::load(None).unwrap();
-    for t in catalog
-        .tools
-        .iter()
-        .filter(|t| OUR_TOOLSETS.contains(&t.toolset.as_str()))
-    {
-        assert!(
-            called.contains(t.name.as_str()),
-            "tool {} has no spec-validated call",
-            t.name
-        );
-    }
+    let cases = cases.into_iter().map(|(t, a, r)| (t, a, r, None)).collect();
+    harness::check_every_tool(&s, &fake, &OUR_TOOLSETS, cases, assert_valid).await;
 }
 
 /// The details of what the table test sends and returns.

@@ -115,3 +115,55 @@ pub fn text(result: &CallToolResult) -> String {
 pub fn structured(result: &CallToolResult) -> Value {
     result.structured_content.clone().unwrap_or(Value::Null)
 }
+
+/// Calls every tool of a table (tool, arguments, expected route, optional scripted reply):
+/// each call must succeed with text and a structured object, reach the expected route, and
+/// send only requests `validate` accepts. Then every tool of `toolsets` must have been called.
+pub async fn check_every_tool(
+    s: &TestServer,
+    fake: &FakeMistral,
+    toolsets: &[&str],
+    cases: Vec<(&str, Value, &str, Option<super::Reply>)>,
+    validate: impl Fn(&super::Recorded),
+) {
+    let mut called = std::collections::BTreeSet::new();
+    for (tool, args, route, scripted) in cases {
+        fake.clear();
+        if let Some(reply) = scripted {
+            fake.push(route, reply);
+        }
+        let result = s.call(tool, args.clone()).await;
+        assert_eq!(
+            result.is_error,
+            Some(false),
+            "{tool} {args} failed: {}",
+            text(&result)
+        );
+        assert!(!text(&result).is_empty(), "{tool} returned no text");
+        assert!(
+            structured(&result).is_object(),
+            "{tool} returned no structured object"
+        );
+        let requests = fake.requests();
+        let last = requests.last().expect("no upstream request");
+        assert!(
+            super::route_matches(route, &last.method, &last.path),
+            "{tool}: sent {} but {route} was expected",
+            last.route()
+        );
+        requests.iter().for_each(&validate);
+        called.insert(tool.to_string());
+    }
+    let catalog = Catalog::load(None).unwrap();
+    for t in catalog
+        .tools
+        .iter()
+        .filter(|t| toolsets.contains(&t.toolset.as_str()))
+    {
+        assert!(
+            called.contains(&t.name),
+            "tool {} has no spec-validated call",
+            t.name
+        );
+    }
+}
