@@ -799,19 +799,7 @@ async fn bad_arguments_are_tool_errors_naming_the_field() {
         ("audio_voices_list", json!({"limit": "ten"}), "limit"),
         ("audio_voices_create", json!({"name": "x"}), "sample_audio"),
     ];
-    for (tool, args, field) in cases {
-        let r = s.call(tool, args.clone()).await;
-        assert_eq!(r.is_error, Some(true), "{tool} {args} should fail");
-        assert!(
-            text(&r).contains(field),
-            "{tool} {args}: error does not name `{field}`: {}",
-            text(&r)
-        );
-    }
-    assert!(
-        fake.requests().is_empty(),
-        "bad arguments must not reach Mistral"
-    );
+    harness::check_bad_arguments(&s, &fake, cases).await;
 }
 
 #[tokio::test]

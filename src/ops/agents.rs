@@ -212,21 +212,7 @@ impl Operation for ListAgents {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let mut out = ToolOutput::from_response(&response, &ctx)?;
-        let token = out
-            .structured
-            .get("next_page_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if let (Some(token), Value::Object(o)) = (token, &mut out.structured) {
-            let mut next = json!({ "page_token": token });
-            if let Some(size) = self.page_size {
-                next["page_size"] = json!(size);
-            }
-            o.insert("next_page".into(), next);
-        }
-        Ok(out)
+        Ok(ToolOutput::from_response(&response, &ctx)?.with_next_page_token(self.page_size))
     }
 }
 

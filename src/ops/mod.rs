@@ -398,6 +398,25 @@ impl ToolOutput {
         self
     }
 
+    /// For cursor-paged lists: adds `next_page` (the arguments for the next call) when Mistral
+    /// returned a non-empty `next_page_token`.
+    pub fn with_next_page_token(mut self, page_size: Option<u32>) -> Self {
+        let token = self
+            .structured
+            .get("next_page_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if let (Some(token), Value::Object(o)) = (token, &mut self.structured) {
+            let mut next = json!({ "page_token": token });
+            if let Some(size) = page_size {
+                next["page_size"] = json!(size);
+            }
+            o.insert("next_page".into(), next);
+        }
+        self
+    }
+
     /// For page-numbered lists: adds `next_page` (the arguments for the next call) when more
     /// items remain, judged by `pagination.has_more` or `total` when Mistral sends them, else
     /// by a full page.

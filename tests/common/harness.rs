@@ -167,3 +167,25 @@ pub async fn check_every_tool(
         );
     }
 }
+
+/// Each (tool, arguments, field) must fail as a tool error that names the field, and none
+/// may reach the upstream.
+pub async fn check_bad_arguments(
+    s: &TestServer,
+    fake: &FakeMistral,
+    cases: impl IntoIterator<Item = (&str, Value, &str)>,
+) {
+    for (tool, args, field) in cases {
+        let r = s.call(tool, args.clone()).await;
+        assert_eq!(r.is_error, Some(true), "{tool} {args} should fail");
+        assert!(
+            text(&r).contains(field),
+            "{tool} {args}: error does not name `{field}`: {}",
+            text(&r)
+        );
+    }
+    assert!(
+        fake.requests().is_empty(),
+        "bad arguments must not reach Mistral"
+    );
+}
