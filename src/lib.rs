@@ -8,6 +8,7 @@
 //! request per Mistral operation, [`mistral`] sends them, [`server`] exposes them over MCP
 //! and [`transport`] carries MCP over stdio or Streamable HTTP.
 
+pub mod access;
 pub mod app;
 pub mod catalog;
 pub mod cli;
