@@ -39,6 +39,14 @@ impl Grant {
         }
     }
 
+    /// Whether this caller may run `tool`.
+    pub fn allows(&self, tool: &ToolDef) -> bool {
+        self.toolsets
+            .as_ref()
+            .is_none_or(|sets| sets.contains(&tool.toolset))
+            && (!self.read_only || tool.spec().read_only())
+    }
+
     /// Why this caller may not run `tool`, or `None` when it may.
     pub fn refusal(&self, tool: &ToolDef) -> Option<String> {
         if let Some(sets) = &self.toolsets
@@ -64,3 +72,8 @@ impl Grant {
         None
     }
 }
+
+/// The id of one HTTP request (the caller's `X-Request-Id` or a generated one), carried
+/// into tool-call log lines so a call can be traced through a proxy.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);

@@ -67,6 +67,7 @@ pub struct MistralSection {
     pub retry_initial_ms: Option<u64>,
     pub retry_max_delay_secs: Option<u64>,
     pub retry_budget_secs: Option<u64>,
+    pub max_concurrent_requests: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +77,7 @@ pub struct ToolsSection {
     pub toolsets: Option<Vec<String>>,
     pub read_only: Option<bool>,
     pub catalog: Option<PathBuf>,
+    pub call_budget_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +108,8 @@ pub struct UpstreamConfig {
     /// Longest silence tolerated between two events of a stream.
     pub stream_idle_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Requests in flight to Mistral at once, across all callers; more wait their turn.
+    pub max_concurrent_requests: usize,
 }
 
 /// Bounded exponential backoff with jitter, as Mistral's docs recommend.
@@ -148,6 +152,8 @@ pub struct ToolsConfig {
     pub toolsets: Vec<String>,
     pub read_only: bool,
     pub catalog_override: Option<PathBuf>,
+    /// Longest a single tool call may take, upstream retries and waits included.
+    pub call_budget: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +249,7 @@ impl Config {
             connect_timeout: Duration::from_secs(m.connect_timeout_secs.unwrap_or(10)),
             stream_idle_timeout: Duration::from_secs(m.stream_idle_timeout_secs.unwrap_or(60)),
             retry,
+            max_concurrent_requests: m.max_concurrent_requests.unwrap_or(64),
         };
 
         let t = file.tools;
@@ -252,6 +259,7 @@ impl Config {
             toolsets: toolsets.into_iter().map(|s| s.trim().to_string()).collect(),
             read_only: o.read_only || t.read_only.unwrap_or(false),
             catalog_override: o.catalog.clone().or(t.catalog),
+            call_budget: Duration::from_secs(t.call_budget_secs.unwrap_or(900).max(1)),
         };
 
         let f = file.files;

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod localfs;
+pub mod metrics;
 pub mod mistral;
 pub mod ops;
 pub mod schema;

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod sse;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,11 +17,13 @@ use futures::{Stream, StreamExt};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub use error::{ApiErrorBody, UpstreamError};
 
 use crate::config::{RetryPolicy, UpstreamConfig};
+use crate::metrics;
 
 /// HTTP methods the Mistral API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,8 +108,13 @@ impl UpstreamResponse {
     }
 }
 
+/// Cheap to clone: clones share the connection pool and the concurrency cap.
+#[derive(Clone)]
 pub struct MistralClient {
     http: reqwest::Client,
+    /// Caps requests in flight to Mistral across every caller, so a burst of agents
+    /// queues here instead of tripping Mistral's rate limits for the whole team.
+    slots: Arc<Semaphore>,
     base_url: url::Url,
     api_key: Option<SecretString>,
     timeout: Duration,
@@ -132,12 +140,21 @@ impl MistralClient {
             .build()?;
         Ok(Self {
             http,
+            slots: Arc::new(Semaphore::new(cfg.max_concurrent_requests.max(1))),
             base_url: cfg.base_url.clone(),
             api_key: cfg.api_key.clone(),
             timeout: cfg.timeout,
             stream_idle_timeout: cfg.stream_idle_timeout,
             retry: cfg.retry.clone(),
         })
+    }
+
+    /// The same client spending another key: a caller's own key from the server-side vault.
+    pub fn with_api_key(&self, key: SecretString) -> Self {
+        Self {
+            api_key: Some(key),
+            ..self.clone()
+        }
     }
 
     pub fn has_api_key(&self) -> bool {
@@ -218,6 +235,7 @@ impl MistralClient {
         req: &UpstreamRequest,
         cancel: &CancellationToken,
     ) -> Result<UpstreamResponse, UpstreamError> {
+        let _slot = self.take_slot(cancel).await?;
         let response = self.execute(req, cancel, Some(self.timeout), false).await?;
         let status = response.status().as_u16();
         let content_type = content_type(response.headers());
@@ -242,25 +260,46 @@ impl MistralClient {
         cancel: &CancellationToken,
     ) -> Result<impl Stream<Item = Result<Bytes, UpstreamError>> + Send + use<>, UpstreamError>
     {
+        let slot = self.take_slot(cancel).await?;
         let response = self.execute(req, cancel, None, true).await?;
         let idle = self.stream_idle_timeout;
         let body = response.bytes_stream();
         // Each chunk must arrive within `idle` of the previous one; a total timeout would
-        // kill long but healthy generations.
+        // kill long but healthy generations. The slot stays taken until the stream ends.
         Ok(futures::stream::unfold(
-            Box::pin(body),
-            move |mut body| async move {
+            (Box::pin(body), slot),
+            move |(mut body, slot)| async move {
                 match tokio::time::timeout(idle, body.next()).await {
-                    Err(_) => Some((Err(UpstreamError::StreamIdle { idle }), body)),
+                    Err(_) => Some((Err(UpstreamError::StreamIdle { idle }), (body, slot))),
                     Ok(None) => None,
-                    Ok(Some(Ok(chunk))) => Some((Ok(chunk), body)),
+                    Ok(Some(Ok(chunk))) => Some((Ok(chunk), (body, slot))),
                     Ok(Some(Err(e))) => Some((
                         Err(UpstreamError::Decode(format!("stream broke: {e}"))),
-                        body,
+                        (body, slot),
                     )),
                 }
             },
         ))
+    }
+
+    /// Waits for a free slot under the concurrency cap (or the call's cancellation).
+    async fn take_slot(&self, cancel: &CancellationToken) -> Result<Slot, UpstreamError> {
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                metrics::upstream_queued();
+                tokio::select! {
+                    _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
+                    p = self.slots.clone().acquire_owned() => {
+                        p.map_err(|_| UpstreamError::Cancelled)?
+                    }
+                }
+            }
+        };
+        Ok(Slot {
+            _permit: permit,
+            _gauge: metrics::upstream_in_flight(),
+        })
     }
 
     async fn execute(
@@ -293,10 +332,15 @@ impl MistralClient {
                         .map_err(|e| self.transport_error(e, attempt))
                 }
             };
+            let sent_at = Instant::now();
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
                 r = send => r,
             };
+            metrics::upstream_attempt(
+                outcome.as_ref().ok().map(|r| r.status().as_u16()),
+                sent_at.elapsed(),
+            );
             let (err, server_hint) = match outcome {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => {
@@ -341,6 +385,7 @@ impl MistralClient {
             if delay > self.retry.max_delay || started.elapsed() + delay > self.retry.budget {
                 return Err(err);
             }
+            metrics::upstream_retry();
             tracing::warn!(
                 status = err.status(),
                 attempt,
@@ -371,6 +416,12 @@ impl MistralClient {
             UpstreamError::Decode(self.redact(&error_chain(&e)))
         }
     }
+}
+
+/// A held slot under the concurrency cap.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    _gauge: metrics::InFlight,
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -43,6 +43,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Grant;
 use crate::localfs::LocalFiles;
 use crate::mistral::{
     Method, MistralClient, RequestBody, UpstreamError, UpstreamRequest, UpstreamResponse,
@@ -351,6 +352,9 @@ pub struct CallContext {
     pub files: Arc<LocalFiles>,
     pub cancel: CancellationToken,
     pub progress: Option<ProgressSink>,
+    /// Who is calling over HTTP; `None` on stdio and the command line.
+    pub grant: Option<Arc<Grant>>,
+    pub request_id: Option<String>,
 }
 
 impl CallContext {

@@ -112,7 +112,7 @@ impl McpServer {
     ) -> Option<CallToolResult> {
         let result = match name {
             META_SEARCH => {
-                parse_arguments::<SearchArgs>(args.clone()).map(|a| self.search_tools(a))
+                parse_arguments::<SearchArgs>(args.clone()).map(|a| self.search_tools(a, ctx))
             }
             META_DESCRIBE => {
                 parse_arguments::<DescribeArgs>(args.clone()).map(|a| self.describe_tools(a))
@@ -129,13 +129,15 @@ impl McpServer {
         })
     }
 
-    fn search_tools(&self, args: SearchArgs) -> ToolOutput {
+    fn search_tools(&self, args: SearchArgs, ctx: &CallContext) -> ToolOutput {
         let limit = args.limit.unwrap_or(5).clamp(1, 20) as usize;
         let hits = self
             .search_index()
-            .search_filtered(&args.query, limit, |name| match &args.toolset {
-                Some(ts) => self.exposed_tool(name).is_some_and(|t| &t.toolset == ts),
-                None => true,
+            .search_filtered(&args.query, limit, |name| {
+                self.exposed_tool(name).is_some_and(|t| {
+                    args.toolset.as_ref().is_none_or(|ts| &t.toolset == ts)
+                        && ctx.grant.as_ref().is_none_or(|g| g.allows(t))
+                })
             });
         let mut lines = Vec::new();
         let mut results = Vec::new();

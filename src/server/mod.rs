@@ -12,7 +12,7 @@ mod meta;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
@@ -22,6 +22,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::{Grant, RequestId};
 use crate::catalog::{Catalog, ToolDef};
 use crate::config::{Config, ToolMode};
 use crate::localfs::LocalFiles;
@@ -41,6 +42,7 @@ struct Shared {
     search: SearchIndex,
     mode: ToolMode,
     read_only: bool,
+    call_budget: Duration,
     client: Arc<MistralClient>,
     files: Arc<LocalFiles>,
 }
@@ -88,6 +90,7 @@ impl McpServer {
                 search,
                 mode: config.tools.mode,
                 read_only,
+                call_budget: config.tools.call_budget,
                 client,
                 files,
             }),
@@ -122,6 +125,8 @@ impl McpServer {
             files: self.shared.files.clone(),
             cancel,
             progress: None,
+            grant: None,
+            request_id: None,
         }
     }
 
@@ -139,18 +144,74 @@ impl McpServer {
         Some(self.run_tool(tool, args, ctx).await)
     }
 
-    async fn run_tool(&self, tool: &ToolDef, args: JsonObject, ctx: CallContext) -> CallToolResult {
+    /// The one path every operation tool call takes: the caller's grant, their Mistral
+    /// key, the time budget, the log line and the metrics.
+    async fn run_tool(
+        &self,
+        tool: &ToolDef,
+        args: JsonObject,
+        mut ctx: CallContext,
+    ) -> CallToolResult {
         let started = Instant::now();
-        let outcome = tool.op.invoke(args, ctx).await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let _in_flight = crate::metrics::call_in_flight();
+        let principal = ctx.grant.as_ref().map(|g| g.principal.clone());
+        let request_id = ctx.request_id.clone();
+        if let Some(grant) = &ctx.grant {
+            if let Some(why) = grant.refusal(tool) {
+                return self.finish(
+                    tool,
+                    started,
+                    &principal,
+                    &request_id,
+                    Err(ToolError::NotAllowed(why)),
+                    &ctx.client,
+                );
+            }
+            if let Some(key) = &grant.mistral_api_key {
+                ctx.client = Arc::new(ctx.client.with_api_key(key.clone()));
+            }
+        }
+        let client = ctx.client.clone();
+        let budget = self.shared.call_budget;
+        let outcome = match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ToolError::NotAllowed(format!(
+                "`{}` ran past this server's time budget of {} s per call and was stopped. \
+                 Long jobs keep running on Mistral: check them with the matching get or *_wait tool \
+                 (with a shorter timeout_secs), or ask the operator to raise tools.call_budget_secs.",
+                tool.name,
+                budget.as_secs()
+            ))),
+        };
+        self.finish(tool, started, &principal, &request_id, outcome, &client)
+    }
+
+    fn finish(
+        &self,
+        tool: &ToolDef,
+        started: Instant,
+        principal: &Option<String>,
+        request_id: &Option<String>,
+        outcome: Result<crate::ops::ToolOutput, ToolError>,
+        client: &MistralClient,
+    ) -> CallToolResult {
+        let elapsed = started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
+        let kind = match &outcome {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        crate::metrics::tool_call(&tool.name, kind, elapsed);
+        let principal = principal.as_deref().unwrap_or("local");
+        let request_id = request_id.as_deref().unwrap_or("-");
         match outcome {
             Ok(output) => {
-                tracing::info!(tool = %tool.name, elapsed_ms, outcome = "ok", "tool call");
+                tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call");
                 output.into_result()
             }
             Err(err) => {
-                tracing::info!(tool = %tool.name, elapsed_ms, outcome = err.kind(), "tool call failed");
-                redact_result(err, &self.shared.client)
+                tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call failed");
+                redact_result(err, client)
             }
         }
     }
@@ -205,11 +266,24 @@ impl ServerHandler for McpServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(
-            (*self.shared.listed).clone(),
-        ))
+        let grant = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Arc<Grant>>());
+        let tools = match grant {
+            // A narrowed credential sees only what it may call.
+            Some(g) if g.read_only || g.toolsets.is_some() => self
+                .shared
+                .listed
+                .iter()
+                .filter(|t| self.exposed_tool(&t.name).is_none_or(|d| g.allows(d)))
+                .cloned()
+                .collect(),
+            _ => (*self.shared.listed).clone(),
+        };
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -228,11 +302,16 @@ impl ServerHandler for McpServer {
             .meta
             .get_progress_token()
             .map(|token| ProgressSink::new(context.peer.clone(), token));
+        let parts = context.extensions.get::<axum::http::request::Parts>();
         let ctx = CallContext {
             client: self.shared.client.clone(),
             files: self.shared.files.clone(),
             cancel: context.ct.clone(),
             progress,
+            grant: parts.and_then(|p| p.extensions.get::<Arc<Grant>>().cloned()),
+            request_id: parts
+                .and_then(|p| p.extensions.get::<RequestId>())
+                .map(|r| r.0.clone()),
         };
         let name = request.name.as_ref();
         let args = request.arguments.unwrap_or_default();
