@@ -77,3 +77,97 @@ impl Grant {
 /// into tool-call log lines so a call can be traced through a proxy.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The SHA-256 of an inbound bearer token: what config files store instead of the token.
+///
+/// Tokens are long random strings (see `mistral-mcp token new`), so a plain SHA-256 is
+/// enough: there is no dictionary to attack, unlike with passwords.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash([u8; 32]);
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+impl TokenHash {
+    pub fn of(token: &str) -> Self {
+        use sha2::Digest;
+        Self(sha2::Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Parses the `sha256:<64 hex digits>` form written in config files.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let hex = text.trim().strip_prefix("sha256:").ok_or_else(|| {
+            "a token hash must look like `sha256:<64 hex digits>`; `mistral-mcp token new` prints one"
+                .to_string()
+        })?;
+        if hex.len() != 64 {
+            return Err(format!(
+                "a token hash has 64 hex digits after `sha256:`, this one has {}",
+                hex.len()
+            ));
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = hex
+                .get(2 * i..2 * i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| {
+                    "a token hash may contain only hex digits after `sha256:`".to_string()
+                })?;
+        }
+        Ok(Self(out))
+    }
+
+    pub fn to_config_string(&self) -> String {
+        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// Compares without an early exit, so timing does not reveal how much matched.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        let diff = self
+            .0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        diff == 0
+    }
+}
+
+/// A fresh random inbound token: 32 random bytes, hex, behind a recognisable prefix so
+/// secret scanners can spot a leaked one.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("mmcp_{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_round_trip_and_compare() {
+        let token = new_token();
+        assert!(token.starts_with("mmcp_") && token.len() == 69);
+        let h = TokenHash::of(&token);
+        let parsed = TokenHash::parse(&h.to_config_string()).unwrap();
+        assert!(parsed.matches(&h));
+        assert!(!parsed.matches(&TokenHash::of("other")));
+        assert_eq!(
+            TokenHash::of("abc").to_config_string(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn bad_hashes_say_what_is_wrong() {
+        assert!(TokenHash::parse("abc").unwrap_err().contains("sha256:"));
+        assert!(TokenHash::parse("sha256:abc").unwrap_err().contains("64"));
+        let bad = format!("sha256:{}", "zz".repeat(32));
+        assert!(TokenHash::parse(&bad).unwrap_err().contains("hex"));
+    }
+}

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::cli::{Cli, Command, ServeArgs, TokenCommand};
 use crate::config::Config;
 use crate::ops::Effect;
 use crate::server::McpServer;
@@ -76,6 +76,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Token(cmd)) => {
+            print(&token_command(cmd)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Call { tool, args }) => {
             let server = build_server(&Config::load(&overrides)?)?;
             let args: JsonObject = match serde_json::from_str::<Value>(&args)
@@ -119,6 +123,60 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => crate::transport::stdio::serve(server).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn token_command(cmd: TokenCommand) -> anyhow::Result<String> {
+    use crate::access::{TokenHash, new_token};
+    match cmd {
+        TokenCommand::Hash => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let token = token.trim();
+            anyhow::ensure!(
+                !token.is_empty(),
+                "pipe the token on stdin, e.g. `echo \"$TOKEN\" | mistral-mcp token hash`"
+            );
+            Ok(TokenHash::of(token).to_config_string())
+        }
+        TokenCommand::New {
+            name,
+            toolsets,
+            read_only,
+            rate_limit_per_minute,
+            mistral_api_key_file,
+        } => {
+            let token = new_token();
+            let mut entry = format!(
+                "[[tokens]]\nname = {}\nhash = \"{}\"\n",
+                toml_string(&name),
+                TokenHash::of(&token).to_config_string()
+            );
+            if let Some(sets) = toolsets {
+                let list: Vec<String> = sets.iter().map(|s| toml_string(s)).collect();
+                entry.push_str(&format!("toolsets = [{}]\n", list.join(", ")));
+            }
+            if read_only {
+                entry.push_str("read_only = true\n");
+            }
+            if let Some(n) = rate_limit_per_minute {
+                entry.push_str(&format!("rate_limit_per_minute = {n}\n"));
+            }
+            if let Some(path) = mistral_api_key_file {
+                entry.push_str(&format!(
+                    "mistral_api_key_file = {}\n",
+                    toml_string(&path.display().to_string())
+                ));
+            }
+            Ok(format!(
+                "Token for {name} (shown once; give it to the client, it is not stored anywhere):\n\n  {token}\n\n\
+                 Add this entry to the tokens file (MISTRAL_MCP_TOKENS_FILE) or under [http] in the config as [[http.tokens]]:\n\n{entry}"
+            ))
+        }
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }
 
 fn print(text: &str) -> anyhow::Result<()> {

@@ -15,6 +15,7 @@ Quick start:
   mistral-mcp tools                               what the server exposes
   mistral-mcp search \"run OCR on a PDF\"           which tool fits a task
   mistral-mcp call models_list --args '{}'        run one tool and print its result
+  mistral-mcp token new --name ci --read-only     issue an HTTP token (the config keeps its hash)
 
 Environment:
   MISTRAL_API_KEY           the Mistral API key (never sent to MCP clients)
@@ -22,7 +23,8 @@ Environment:
   MISTRAL_BASE_URL          API base URL (default https://api.mistral.ai; EU: https://api.eu.mistral.ai)
   MISTRAL_MCP_CONFIG        configuration file (TOML), same as --config
   MISTRAL_MCP_ALLOWED_DIRS  directories local file paths may point into (':'-separated)
-  MISTRAL_MCP_HTTP_TOKEN    bearer token HTTP clients must send (required off loopback)
+  MISTRAL_MCP_HTTP_TOKEN    one full-access bearer token for HTTP clients
+  MISTRAL_MCP_TOKENS_FILE   TOML file of named, hashed HTTP tokens with limits and own keys
   RUST_LOG                  log filter, e.g. debug or mistral_mcp=debug (logs go to stderr)
 
 Precedence: command-line flags, then environment, then the config file, then defaults.";
@@ -96,6 +98,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Issue inbound tokens for the HTTP transport (the config keeps only their hashes).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run one tool and print its result (exit code 1 if the tool failed).
     Call {
         /// Tool name, as listed by `mistral-mcp tools`.
@@ -104,6 +109,31 @@ pub enum Command {
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a random token and print it once, with the `[[tokens]]` entry to paste into the
+    /// tokens file.
+    New {
+        /// Name shown in logs, metrics and rate limits, e.g. the team or client.
+        #[arg(long)]
+        name: String,
+        /// Toolsets the token may use, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        toolsets: Option<Vec<String>>,
+        /// The token may only call tools that change nothing.
+        #[arg(long)]
+        read_only: bool,
+        /// Requests per minute (default: unlimited).
+        #[arg(long, value_name = "N")]
+        rate_limit_per_minute: Option<u32>,
+        /// The token's own Mistral key, read from this file on the server.
+        #[arg(long, value_name = "FILE")]
+        mistral_api_key_file: Option<PathBuf>,
+    },
+    /// Print the hash of a token read from stdin (for a token made elsewhere).
+    Hash,
 }
 
 #[derive(Debug, Args, Default)]

@@ -7,11 +7,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::access::{Grant, TokenHash};
 
 /// The base URL used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
@@ -25,6 +28,7 @@ pub mod env {
     pub const CONFIG: &str = "MISTRAL_MCP_CONFIG";
     pub const ALLOWED_DIRS: &str = "MISTRAL_MCP_ALLOWED_DIRS";
     pub const HTTP_TOKEN: &str = "MISTRAL_MCP_HTTP_TOKEN";
+    pub const TOKENS_FILE: &str = "MISTRAL_MCP_TOKENS_FILE";
 }
 
 /// Which tools `tools/list` shows.
@@ -94,7 +98,40 @@ pub struct HttpSection {
     pub bind: Option<SocketAddr>,
     pub allowed_hosts: Option<Vec<String>>,
     pub allowed_origins: Option<Vec<String>>,
+    /// One full-access token in plain text; prefer `tokens` / `tokens_file` with hashes.
     pub bearer_token: Option<SecretString>,
+    /// A TOML file of `[[tokens]]` entries (a Kubernetes or Docker secret).
+    pub tokens_file: Option<PathBuf>,
+    pub tokens: Option<Vec<TokenEntry>>,
+    pub max_body_mb: Option<usize>,
+    /// Keep MCP sessions (`Mcp-Session-Id`) in this process instead of serving statelessly.
+    pub session_mode: Option<bool>,
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+/// One inbound credential, as written in a config or tokens file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    /// Shown in logs and metrics; never secret.
+    pub name: String,
+    /// `sha256:<hex>` of the token; the token itself is never stored.
+    pub hash: String,
+    /// Toolsets this token may use; absent means all.
+    pub toolsets: Option<Vec<String>>,
+    #[serde(default)]
+    pub read_only: bool,
+    pub rate_limit_per_minute: Option<u32>,
+    /// This token's own Mistral key, so each team or client spends its own.
+    pub mistral_api_key_file: Option<PathBuf>,
+    pub mistral_api_key: Option<SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFile {
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
 }
 
 /// How the Mistral client behaves: where it sends requests, how long it waits, how it retries.
@@ -162,7 +199,19 @@ pub struct HttpConfig {
     /// Extra Host values accepted besides loopback (for a reverse proxy or a public name).
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
-    pub bearer_token: Option<SecretString>,
+    /// Inbound credentials; empty means no authentication (loopback only).
+    pub tokens: Vec<StaticToken>,
+    pub max_body_bytes: usize,
+    pub session_mode: bool,
+    /// How long in-flight calls may run after SIGTERM before the process exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+/// A resolved inbound token: its hash and what it grants.
+#[derive(Debug, Clone)]
+pub struct StaticToken {
+    pub hash: TokenHash,
+    pub grant: Arc<Grant>,
 }
 
 /// The resolved configuration every part of the server reads.
@@ -288,6 +337,12 @@ impl Config {
         let h = file.http;
         let mut allowed_hosts = h.allowed_hosts.unwrap_or_default();
         allowed_hosts.extend(o.allowed_hosts.iter().cloned());
+        let plain_token = env(env::HTTP_TOKEN)
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| SecretString::from(t.trim().to_string()))
+            .or(h.bearer_token);
+        let tokens_file = env(env::TOKENS_FILE).map(PathBuf::from).or(h.tokens_file);
+        let tokens = resolve_tokens(plain_token, h.tokens.unwrap_or_default(), tokens_file)?;
         let http = HttpConfig {
             bind: o
                 .http_bind
@@ -295,10 +350,11 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             allowed_hosts,
             allowed_origins: h.allowed_origins.unwrap_or_default(),
-            bearer_token: env(env::HTTP_TOKEN)
-                .filter(|t| !t.trim().is_empty())
-                .map(|t| SecretString::from(t.trim().to_string()))
-                .or(h.bearer_token),
+            tokens,
+            // Room for base64 documents in tool arguments.
+            max_body_bytes: h.max_body_mb.unwrap_or(64).max(1) * 1024 * 1024,
+            session_mode: h.session_mode.unwrap_or(false),
+            shutdown_grace: Duration::from_secs(h.shutdown_grace_secs.unwrap_or(25)),
         };
         Ok(Config {
             upstream,
@@ -307,6 +363,70 @@ impl Config {
             http,
         })
     }
+}
+
+/// The plain `MISTRAL_MCP_HTTP_TOKEN` (full access, named `default`) plus hashed entries
+/// from the config and the tokens file. Names must be unique: they label logs, metrics
+/// and rate limits.
+fn resolve_tokens(
+    plain: Option<SecretString>,
+    mut entries: Vec<TokenEntry>,
+    tokens_file: Option<PathBuf>,
+) -> anyhow::Result<Vec<StaticToken>> {
+    let mut tokens = Vec::new();
+    if let Some(token) = plain {
+        tokens.push(StaticToken {
+            hash: TokenHash::of(token.expose_secret()),
+            grant: Arc::new(Grant::full("default")),
+        });
+    }
+    if let Some(path) = &tokens_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read tokens file {}", path.display()))?;
+        let file: TokensFile = toml::from_str(&text)
+            .with_context(|| format!("invalid tokens file {}", path.display()))?;
+        entries.extend(file.tokens);
+    }
+    for e in entries {
+        let name = e.name.trim().to_string();
+        if name.is_empty() {
+            bail!("every [[tokens]] entry needs a non-empty `name`");
+        }
+        if tokens.iter().any(|t| t.grant.principal == name) {
+            bail!(
+                "two tokens are named {name:?}; names label logs and rate limits, so they must be unique"
+            );
+        }
+        let hash =
+            TokenHash::parse(&e.hash).map_err(|why| anyhow::anyhow!("token {name:?}: {why}"))?;
+        let mistral_api_key = match (&e.mistral_api_key_file, e.mistral_api_key) {
+            (Some(_), Some(_)) => {
+                bail!("token {name:?}: set mistral_api_key_file or mistral_api_key, not both")
+            }
+            (Some(path), None) => {
+                Some(read_key_file(path).with_context(|| format!("token {name:?}"))?)
+            }
+            (None, key) => key.filter(|k| !k.expose_secret().trim().is_empty()),
+        };
+        if e.rate_limit_per_minute == Some(0) {
+            bail!(
+                "token {name:?}: rate_limit_per_minute must be at least 1 (leave it out for no limit)"
+            );
+        }
+        tokens.push(StaticToken {
+            hash,
+            grant: Arc::new(Grant {
+                principal: name,
+                toolsets: e
+                    .toolsets
+                    .map(|sets| sets.into_iter().map(|s| s.trim().to_string()).collect()),
+                read_only: e.read_only,
+                mistral_api_key,
+                rate_limit_per_minute: e.rate_limit_per_minute,
+            }),
+        });
+    }
+    Ok(tokens)
 }
 
 fn parse_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -422,6 +542,61 @@ mod tests {
     fn key_never_shows_in_debug() {
         let c = load(&[(env::API_KEY, "sk-very-secret")], None).unwrap();
         assert!(!format!("{c:?}").contains("sk-very-secret"));
+    }
+
+    #[test]
+    fn tokens_from_config_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("team-key");
+        std::fs::write(&key, "team-mistral-key\n").unwrap();
+        let tokens = dir.path().join("tokens.toml");
+        let hash_b = TokenHash::of("token-b").to_config_string();
+        std::fs::write(
+            &tokens,
+            format!(
+                "[[tokens]]\nname = \"ci\"\nhash = \"{hash_b}\"\nread_only = true\nmistral_api_key_file = \"{}\"\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let hash_a = TokenHash::of("token-a").to_config_string();
+        let path = tokens.display().to_string();
+        let c = load(
+            &[(env::TOKENS_FILE, path.as_str()), (env::HTTP_TOKEN, "plain")],
+            Some(&format!(
+                "[[http.tokens]]\nname = \"ops\"\nhash = \"{hash_a}\"\ntoolsets = [\"models\"]\nrate_limit_per_minute = 5\n"
+            )),
+        )
+        .unwrap();
+        let names: Vec<&str> = c
+            .http
+            .tokens
+            .iter()
+            .map(|t| t.grant.principal.as_str())
+            .collect();
+        assert_eq!(names, ["default", "ops", "ci"]);
+        let ci = &c.http.tokens[2];
+        assert!(ci.hash.matches(&TokenHash::of("token-b")));
+        assert!(ci.grant.read_only);
+        assert_eq!(
+            ci.grant.mistral_api_key.as_ref().unwrap().expose_secret(),
+            "team-mistral-key"
+        );
+        assert_eq!(c.http.tokens[1].grant.rate_limit_per_minute, Some(5));
+        assert!(!format!("{c:?}").contains("team-mistral-key"));
+    }
+
+    #[test]
+    fn bad_tokens_are_errors() {
+        let h = TokenHash::of("x").to_config_string();
+        let dup = format!(
+            "[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\n[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\n"
+        );
+        assert!(format!("{:#}", load(&[], Some(&dup)).unwrap_err()).contains("unique"));
+        let typo = format!("[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\nread_onyl = true\n");
+        assert!(format!("{:#}", load(&[], Some(&typo)).unwrap_err()).contains("read_onyl"));
+        let plain = "[[http.tokens]]\nname = \"a\"\nhash = \"secret\"\n";
+        assert!(format!("{:#}", load(&[], Some(plain)).unwrap_err()).contains("sha256:"));
     }
 
     #[test]

@@ -1,0 +1,207 @@
+//! MCP over Streamable HTTP at `/mcp`, with `/healthz`, `/readyz` and `/metrics` beside it.
+//!
+//! Stateless by default (no session ids, JSON responses; progress switches a response to
+//! SSE), so any replica can answer any request. In front of `/mcp`, in order: a request
+//! id, inbound authentication and per-credential rate limits ([`auth`]), then rmcp's own
+//! Host/Origin (DNS-rebinding) checks and body limit. A non-loopback bind requires
+//! authentication. On SIGTERM the server stops accepting, reports not-ready, lets
+//! in-flight calls finish within the grace period, then exits.
+
+mod auth;
+mod ratelimit;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::bail;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::access::RequestId;
+use crate::config::HttpConfig;
+use crate::metrics;
+use crate::server::McpServer;
+
+pub use auth::Authenticator;
+
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// What the health endpoints report.
+#[derive(Default)]
+pub struct Health {
+    draining: AtomicBool,
+}
+
+impl Health {
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The axum app: `/mcp`, `/healthz`, `/readyz`, `/metrics`.
+pub fn router(
+    server: McpServer,
+    cfg: &HttpConfig,
+    health: Arc<Health>,
+    mcp_cancel: CancellationToken,
+) -> axum::Router {
+    let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
+    hosts.extend(cfg.allowed_hosts.iter().cloned());
+    let mut origins = vec![
+        "http://localhost:*".to_string(),
+        "http://127.0.0.1:*".to_string(),
+    ];
+    origins.extend(cfg.allowed_origins.iter().cloned());
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(cfg.session_mode)
+        .with_json_response(!cfg.session_mode)
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .with_max_request_body_bytes(cfg.max_body_bytes)
+        .with_cancellation_token(mcp_cancel);
+    if cfg.allowed_hosts.iter().any(|h| h == "*") {
+        config = config.disable_allowed_hosts();
+    }
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let mut mcp = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(count_refusals));
+    let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone()));
+    if authenticator.enabled() {
+        mcp = mcp.layer(axum::middleware::from_fn_with_state(
+            authenticator,
+            auth::require_auth,
+        ));
+    }
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(health))
+        .route("/metrics", get(metrics_page))
+        .merge(mcp)
+        .layer(axum::middleware::from_fn(request_id))
+}
+
+async fn healthz() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+}
+
+/// Not ready while draining, so a load balancer stops sending new work here.
+async fn readyz(State(health): State<Arc<Health>>) -> Response {
+    if health.draining.load(Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response();
+    }
+    axum::Json(serde_json::json!({"status": "ready"})).into_response()
+}
+
+async fn metrics_page() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics::render(),
+    )
+}
+
+/// Counts what rmcp refused (Host/Origin, body size) alongside the auth layer's refusals.
+async fn count_refusals(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    match response.status() {
+        StatusCode::FORBIDDEN => metrics::http_rejected("forbidden"),
+        StatusCode::PAYLOAD_TOO_LARGE => metrics::http_rejected("payload_too_large"),
+        _ => {}
+    }
+    response
+}
+
+/// Takes the caller's `X-Request-Id` when it is a sane token, or makes one, and echoes it.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let bytes: [u8; 8] = rand::random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        });
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// Binds and serves until SIGTERM/Ctrl-C, then drains.
+pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
+    if !cfg.bind.ip().is_loopback() && cfg.tokens.is_empty() {
+        bail!(
+            "refusing to serve HTTP on non-loopback address {} without authentication: anyone who \
+             reaches it could spend this server's Mistral key. Create a token with \
+             `mistral-mcp token new --name <client>` and add the printed entry to the config or \
+             tokens file (or set MISTRAL_MCP_HTTP_TOKEN for a single full-access token); clients \
+             then send `Authorization: Bearer <token>`. Or bind 127.0.0.1 behind your own proxy.",
+            cfg.bind
+        );
+    }
+    for token in &cfg.tokens {
+        if let Some(sets) = &token.grant.toolsets {
+            let sets: Vec<String> = sets.iter().cloned().collect();
+            server
+                .catalog()
+                .check_toolsets(&sets)
+                .map_err(|e| anyhow::anyhow!("token {:?}: {e:#}", token.grant.principal))?;
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let health = Arc::new(Health::default());
+    let mcp_cancel = CancellationToken::new();
+    let app = router(server, cfg, health.clone(), mcp_cancel.clone());
+    tracing::info!(%addr, tokens = cfg.tokens.len(), "serving MCP over Streamable HTTP at /mcp");
+    eprintln!("mistral-mcp: listening on http://{addr}/mcp (health: http://{addr}/healthz)");
+    let stopping = CancellationToken::new();
+    let graceful = {
+        let stopping = stopping.clone();
+        axum::serve(listener, app).with_graceful_shutdown(async move {
+            super::shutdown_signal().await;
+            health.start_draining();
+            tracing::info!("stopping: no new connections; finishing calls in flight");
+            stopping.cancel();
+        })
+    };
+    let grace = cfg.shutdown_grace;
+    tokio::select! {
+        served = graceful => served?,
+        _ = async { stopping.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "calls still running after the grace period; cancelling them");
+        }
+    }
+    mcp_cancel.cancel();
+    tracing::info!("stopped");
+    Ok(())
+}
