@@ -3,74 +3,14 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use common::harness::RecordingClient;
+use common::http::spawn;
 use common::{FakeMistral, TEST_KEY};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, NumberOrString, ProgressToken, RequestMetaObject};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mistral-mcp");
-
-struct HttpServer {
-    child: tokio::process::Child,
-    base: String,
-    logs: Arc<Mutex<String>>,
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-async fn spawn(
-    fake: &FakeMistral,
-    extra_env: &[(&str, &str)],
-    bind: &str,
-) -> Result<HttpServer, String> {
-    let mut child = tokio::process::Command::new(BIN)
-        .envs(common::server_env(fake))
-        .envs(extra_env.iter().copied())
-        .args(["serve", "--http", bind])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let logs = Arc::new(Mutex::new(String::new()));
-    let mut base = None;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while base.is_none() {
-        let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
-            Ok(Ok(Some(l))) => l,
-            _ => return Err(logs.lock().unwrap().clone()),
-        };
-        logs.lock().unwrap().push_str(&format!("{line}\n"));
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            base = rest.split("/mcp").next().map(str::to_string);
-        }
-    }
-    let sink = logs.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            sink.lock().unwrap().push_str(&format!("{line}\n"));
-        }
-    });
-    Ok(HttpServer {
-        child,
-        base: base.unwrap(),
-        logs,
-    })
-}
 
 fn args(v: Value) -> serde_json::Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -137,17 +77,7 @@ async fn http_client_lists_calls_and_streams_with_progress() {
 }
 
 async fn raw_post(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    req.body(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}).to_string())
-        .send()
-        .await
-        .unwrap()
+    common::http::post(url, headers, &common::http::initialize()).await
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 pub mod fake_agents;
 pub mod fake_jobs;
 pub mod harness;
+pub mod http;
 pub mod spec;
 
 use std::collections::{HashMap, VecDeque};
