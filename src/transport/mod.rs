@@ -2,6 +2,7 @@
 //! [`http`] for a shared Streamable HTTP endpoint.
 
 pub mod http;
+pub mod oauth;
 pub mod stdio;
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
