@@ -435,10 +435,10 @@ impl OAuthValidator {
             .is_empty()
         {
             // Probably a rotation we have not seen yet; the rate limit keeps made-up kids
-            // from turning into a fetch per request.
-            if self.fetch_if_due(self.min_refetch()).await {
-                keys = self.snapshot();
-            }
+            // from turning into a fetch per request. Re-read either way: a fetch may have
+            // finished while we waited for the lock.
+            self.fetch_if_due(&keys, self.min_refetch()).await;
+            keys = self.snapshot();
         }
         let candidates = keys.candidates(header.kid.as_deref(), header.alg);
         if candidates.is_empty() {
@@ -557,7 +557,7 @@ impl OAuthValidator {
     async fn usable_keys(&self) -> Result<Arc<KeySet>, OAuthRejection> {
         let keys = self.snapshot();
         if keys.keys.is_empty() {
-            self.fetch_if_due(self.min_refetch().min(EMPTY_CACHE_RETRY))
+            self.fetch_if_due(&keys, self.min_refetch().min(EMPTY_CACHE_RETRY))
                 .await;
             let keys = self.snapshot();
             if keys.keys.is_empty() {
@@ -585,14 +585,14 @@ impl OAuthValidator {
         });
     }
 
-    /// Fetches unless another fetch happened within `min_gap` (including one that finished
-    /// while we waited for the lock). Returns whether a fetch succeeded.
-    async fn fetch_if_due(&self, min_gap: Duration) -> bool {
+    /// Fetches unless the key set changed since the caller read `seen` (a fetch finished
+    /// while it waited for the lock) or another attempt happened within `min_gap`. Failures
+    /// are logged by `fetch_locked`; callers re-read the cache.
+    async fn fetch_if_due(&self, seen: &Arc<KeySet>, min_gap: Duration) {
         let mut state = self.inner.fetch.lock().await;
-        if !due(&state, min_gap) {
-            return false;
+        if Arc::ptr_eq(seen, &self.snapshot()) && due(&state, min_gap) {
+            let _ = self.fetch_locked(&mut state).await;
         }
-        self.fetch_locked(&mut state).await.is_ok()
     }
 
     async fn fetch_locked(&self, state: &mut FetchState) -> anyhow::Result<()> {
