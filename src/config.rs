@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::access::{Grant, TokenHash};
+use crate::transport::oauth::OAuthConfig;
 
 /// The base URL used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
@@ -107,6 +108,8 @@ pub struct HttpSection {
     /// Keep MCP sessions (`Mcp-Session-Id`) in this process instead of serving statelessly.
     pub session_mode: Option<bool>,
     pub shutdown_grace_secs: Option<u64>,
+    /// OAuth 2.1 resource-server mode: accept JWT access tokens from this issuer.
+    pub oauth: Option<OAuthConfig>,
 }
 
 /// One inbound credential, as written in a config or tokens file.
@@ -205,6 +208,7 @@ pub struct HttpConfig {
     pub session_mode: bool,
     /// How long in-flight calls may run after SIGTERM before the process exits anyway.
     pub shutdown_grace: Duration,
+    pub oauth: Option<OAuthConfig>,
 }
 
 /// A resolved inbound token: its hash and what it grants.
@@ -355,6 +359,7 @@ impl Config {
             max_body_bytes: h.max_body_mb.unwrap_or(64).max(1) * 1024 * 1024,
             session_mode: h.session_mode.unwrap_or(false),
             shutdown_grace: Duration::from_secs(h.shutdown_grace_secs.unwrap_or(25)),
+            oauth: h.oauth,
         };
         Ok(Config {
             upstream,

@@ -17,23 +17,26 @@ use super::ratelimit::RateLimiter;
 use crate::access::{Grant, TokenHash};
 use crate::config::StaticToken;
 use crate::metrics;
+use crate::transport::oauth::{OAuthRejection, OAuthValidator};
 
 pub struct Authenticator {
     tokens: Vec<StaticToken>,
+    oauth: Option<OAuthValidator>,
     limiter: RateLimiter,
 }
 
 impl Authenticator {
-    pub fn new(tokens: Vec<StaticToken>) -> Self {
+    pub fn new(tokens: Vec<StaticToken>, oauth: Option<OAuthValidator>) -> Self {
         Self {
             tokens,
+            oauth,
             limiter: RateLimiter::default(),
         }
     }
 
     /// Whether any credential is configured; without one `/mcp` is open (loopback only).
     pub fn enabled(&self) -> bool {
-        !self.tokens.is_empty()
+        !self.tokens.is_empty() || self.oauth.is_some()
     }
 
     fn static_token(&self, presented: &str) -> Option<Arc<Grant>> {
@@ -48,20 +51,24 @@ impl Authenticator {
         found
     }
 
-    fn authenticate(&self, req: &Request) -> Result<Arc<Grant>, Rejection> {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token);
-        let Some(presented) = presented else {
-            return Err(Rejection::unauthorized(
-                "invalid_request",
-                "send `Authorization: Bearer <token>`; the server operator issues tokens",
-            ));
+    async fn authenticate(&self, authorization: Option<&str>) -> Result<Arc<Grant>, Rejection> {
+        let Some(presented) = authorization.and_then(bearer_token) else {
+            return Err(match &self.oauth {
+                Some(oauth) => Rejection::oauth(oauth, &OAuthRejection::Missing),
+                None => Rejection::unauthorized(
+                    "invalid_request",
+                    "send `Authorization: Bearer <token>`; the server operator issues tokens",
+                ),
+            });
         };
-        match self.static_token(presented) {
-            Some(grant) => Ok(grant),
+        if let Some(grant) = self.static_token(presented) {
+            return Ok(grant);
+        }
+        match &self.oauth {
+            Some(oauth) => match oauth.validate(presented).await {
+                Ok(grant) => Ok(Arc::new(grant)),
+                Err(rejection) => Err(Rejection::oauth(oauth, &rejection)),
+            },
             None => Err(Rejection::unauthorized(
                 "invalid_token",
                 "the bearer token is not valid for this server",
@@ -99,12 +106,25 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// The MCP authorization spec's challenge: it points at the protected-resource
+    /// metadata, from which a client finds the authorization server.
+    fn oauth(oauth: &OAuthValidator, rejection: &OAuthRejection) -> Self {
+        Self {
+            status: rejection.status(),
+            error: rejection.error_code().unwrap_or("invalid_request"),
+            description: rejection.to_string(),
+            challenge: oauth.www_authenticate(Some(rejection), &oauth.resource_metadata_url()),
+        }
+    }
+}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        metrics::http_rejected(if self.status == StatusCode::FORBIDDEN {
-            "forbidden"
-        } else {
-            "unauthorized"
+        metrics::http_rejected(match self.status {
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::SERVICE_UNAVAILABLE => "auth_unavailable",
+            _ => "unauthorized",
         });
         let mut response = (
             self.status,
@@ -143,7 +163,13 @@ pub async fn require_auth(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let grant = match auth.authenticate(&req) {
+    // Owned, so the request (not `Sync`) is not borrowed across the await.
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let grant = match auth.authenticate(authorization.as_deref()).await {
         Ok(grant) => grant,
         Err(rejection) => return rejection.into_response(),
     };

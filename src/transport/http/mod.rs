@@ -28,6 +28,7 @@ use crate::access::RequestId;
 use crate::config::HttpConfig;
 use crate::metrics;
 use crate::server::McpServer;
+use crate::transport::oauth::OAuthValidator;
 
 pub use auth::Authenticator;
 
@@ -37,6 +38,8 @@ const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 #[derive(Default)]
 pub struct Health {
     draining: AtomicBool,
+    /// Present in OAuth mode: not ready until the issuer's signing keys are loaded.
+    oauth: Option<OAuthValidator>,
 }
 
 impl Health {
@@ -45,10 +48,25 @@ impl Health {
     }
 }
 
+/// The OAuth validator for this configuration, if OAuth is on.
+pub fn oauth_validator(cfg: &HttpConfig) -> anyhow::Result<Option<OAuthValidator>> {
+    let Some(oauth) = &cfg.oauth else {
+        return Ok(None);
+    };
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .user_agent(concat!("mistral-mcp/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    OAuthValidator::new(oauth.clone(), http)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("invalid [http.oauth]: {e:#}"))
+}
+
 /// The axum app: `/mcp`, `/healthz`, `/readyz`, `/metrics`.
 pub fn router(
     server: McpServer,
     cfg: &HttpConfig,
+    oauth: Option<OAuthValidator>,
     health: Arc<Health>,
     mcp_cancel: CancellationToken,
 ) -> axum::Router {
@@ -77,20 +95,35 @@ pub fn router(
     let mut mcp = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn(count_refusals));
-    let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone()));
+    let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone(), oauth.clone()));
     if authenticator.enabled() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(
             authenticator,
             auth::require_auth,
         ));
     }
-    axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(health))
-        .route("/metrics", get(metrics_page))
-        .merge(mcp)
-        .layer(axum::middleware::from_fn(request_id))
+        .route("/metrics", get(metrics_page));
+    if let Some(oauth) = oauth {
+        // RFC 9728 puts the document at the well-known prefix plus the resource's path;
+        // some clients only try the bare prefix, so serve both.
+        let document = Arc::new(oauth.resource_metadata());
+        let serve_document = move || {
+            let document = document.clone();
+            async move { axum::Json((*document).clone()) }
+        };
+        let path = oauth.resource_metadata_path();
+        if path != METADATA_PREFIX {
+            app = app.route(&path, get(serve_document.clone()));
+        }
+        app = app.route(METADATA_PREFIX, get(serve_document));
+    }
+    app.merge(mcp).layer(axum::middleware::from_fn(request_id))
 }
+
+const METADATA_PREFIX: &str = "/.well-known/oauth-protected-resource";
 
 async fn healthz() -> impl IntoResponse {
     (
@@ -101,14 +134,21 @@ async fn healthz() -> impl IntoResponse {
 
 /// Not ready while draining, so a load balancer stops sending new work here.
 async fn readyz(State(health): State<Arc<Health>>) -> Response {
-    if health.draining.load(Ordering::SeqCst) {
-        return (
+    let not_ready = if health.draining.load(Ordering::SeqCst) {
+        Some("draining")
+    } else if health.oauth.as_ref().is_some_and(|o| !o.keys_loaded()) {
+        Some("waiting for the OAuth issuer's signing keys")
+    } else {
+        None
+    };
+    match not_ready {
+        Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "draining"})),
+            axum::Json(serde_json::json!({"status": "not_ready", "reason": reason})),
         )
-            .into_response();
+            .into_response(),
+        None => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
     }
-    axum::Json(serde_json::json!({"status": "ready"})).into_response()
 }
 
 async fn metrics_page() -> impl IntoResponse {
@@ -158,13 +198,14 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 
 /// Binds and serves until SIGTERM/Ctrl-C, then drains.
 pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
-    if !cfg.bind.ip().is_loopback() && cfg.tokens.is_empty() {
+    if !cfg.bind.ip().is_loopback() && cfg.tokens.is_empty() && cfg.oauth.is_none() {
         bail!(
             "refusing to serve HTTP on non-loopback address {} without authentication: anyone who \
              reaches it could spend this server's Mistral key. Create a token with \
              `mistral-mcp token new --name <client>` and add the printed entry to the config or \
              tokens file (or set MISTRAL_MCP_HTTP_TOKEN for a single full-access token); clients \
-             then send `Authorization: Bearer <token>`. Or bind 127.0.0.1 behind your own proxy.",
+             then send `Authorization: Bearer <token>`. Or configure [http.oauth] to accept your \
+             identity provider's access tokens, or bind 127.0.0.1 behind your own proxy.",
             cfg.bind
         );
     }
@@ -177,11 +218,36 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("token {:?}: {e:#}", token.grant.principal))?;
         }
     }
+    let oauth = oauth_validator(cfg)?;
+    if let Some(o) = &oauth {
+        for grant in o.config().scopes.values() {
+            if let Some(sets) = grant
+                .toolsets
+                .as_ref()
+                .filter(|s| !s.iter().any(|t| t == "*"))
+            {
+                server
+                    .catalog()
+                    .check_toolsets(sets)
+                    .map_err(|e| anyhow::anyhow!("[http.oauth.scopes]: {e:#}"))?;
+            }
+        }
+        // Warm the key cache without blocking start-up: /readyz says when it is loaded.
+        let warm = o.clone();
+        tokio::spawn(async move {
+            if let Err(e) = warm.refresh_keys().await {
+                tracing::warn!(error = %format!("{e:#}"), "could not fetch the OAuth issuer's signing keys yet; will retry on demand");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
     let addr: SocketAddr = listener.local_addr()?;
-    let health = Arc::new(Health::default());
+    let health = Arc::new(Health {
+        draining: AtomicBool::new(false),
+        oauth: oauth.clone(),
+    });
     let mcp_cancel = CancellationToken::new();
-    let app = router(server, cfg, health.clone(), mcp_cancel.clone());
+    let app = router(server, cfg, oauth, health.clone(), mcp_cancel.clone());
     tracing::info!(%addr, tokens = cfg.tokens.len(), "serving MCP over Streamable HTTP at /mcp");
     eprintln!("mistral-mcp: listening on http://{addr}/mcp (health: http://{addr}/healthz)");
     let stopping = CancellationToken::new();
