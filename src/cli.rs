@@ -11,7 +11,7 @@ use crate::telemetry::LogFormat;
 const AFTER_HELP: &str = "\
 Quick start:
   MISTRAL_API_KEY=... mistral-mcp                 MCP over stdio (what Claude Desktop, Cursor, Windsurf run)
-  mistral-mcp serve --http 127.0.0.1:8080         Streamable HTTP at /mcp, health at /healthz
+  mistral-mcp serve --http 127.0.0.1:8080         Streamable HTTP at /mcp; /healthz, /readyz, /metrics beside it
   mistral-mcp tools                               what the server exposes
   mistral-mcp search \"run OCR on a PDF\"           which tool fits a task
   mistral-mcp call models_list --args '{}'        run one tool and print its result
