@@ -432,6 +432,10 @@ async fn a_call_past_the_time_budget_is_stopped_with_an_explanation() {
     assert!(is_error(&body), "{body}");
     let text = body["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("time budget of 1 s"), "{text}");
+    assert_eq!(
+        body["result"]["structuredContent"]["error"]["kind"],
+        "over_budget"
+    );
     assert!(started.elapsed() < Duration::from_millis(2500));
 
     // One upstream slot: two calls at once take turns, and the wait is counted.

@@ -506,6 +506,9 @@ pub enum ToolError {
     LocalFile(String),
     #[error("{0}")]
     NotAllowed(String),
+    /// The call ran past the server's per-call time budget.
+    #[error("{0}")]
+    OverBudget(String),
     #[error("Internal error in mistral-mcp: {0}. This is a bug; please report it.")]
     Internal(String),
 }
@@ -517,6 +520,7 @@ impl ToolError {
             Self::Upstream(e) => e.kind(),
             Self::LocalFile(_) => "local_file",
             Self::NotAllowed(_) => "not_allowed",
+            Self::OverBudget(_) => "over_budget",
             Self::Internal(_) => "internal",
         }
     }

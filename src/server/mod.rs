@@ -175,7 +175,7 @@ impl McpServer {
         let budget = self.shared.call_budget;
         let outcome = match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(ToolError::NotAllowed(format!(
+            Err(_) => Err(ToolError::OverBudget(format!(
                 "`{}` ran past this server's time budget of {} s per call and was stopped. \
                  Long jobs keep running on Mistral: check them with the matching get or *_wait tool \
                  (with a shorter timeout_secs), or ask the operator to raise tools.call_budget_secs.",

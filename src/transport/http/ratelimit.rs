@@ -11,6 +11,9 @@ struct Bucket {
     updated: Instant,
 }
 
+/// Bucket count at which idle buckets are dropped.
+const PRUNE_AT: usize = 10_000;
+
 #[derive(Default)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -31,6 +34,12 @@ impl RateLimiter {
             .buckets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // OAuth subjects come and go; forget buckets that have refilled (a fresh bucket
+        // starts full anyway) so the map stays small.
+        if buckets.len() >= PRUNE_AT {
+            buckets
+                .retain(|_, b| now.saturating_duration_since(b.updated) < Duration::from_secs(60));
+        }
         let bucket = buckets.entry(principal.to_string()).or_insert(Bucket {
             tokens: capacity,
             updated: now,
