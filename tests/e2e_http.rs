@@ -170,17 +170,9 @@ async fn non_loopback_bind_without_token_refuses_to_start() {
 #[tokio::test]
 async fn session_mode_issues_session_ids_and_serves_the_client() {
     let fake = FakeMistral::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[http]\nsession_mode = true\n").unwrap();
-    let config = config.display().to_string();
-    let server = common::http::spawn_with(
-        &fake,
-        &[],
-        &["--config", &config, "serve", "--http", "127.0.0.1:0"],
-    )
-    .await
-    .unwrap();
+    let server = common::http::spawn_with_config(&fake, &[], "[http]\nsession_mode = true\n")
+        .await
+        .unwrap();
     let url = format!("{}/mcp", server.base);
     let r = raw_post(&url, &[]).await;
     assert_eq!(r.status(), 200);

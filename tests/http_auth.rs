@@ -7,7 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::http::{HttpServer, initialize, post, post_raw, spawn_with, tools_call, tools_list};
+use common::http::{
+    HttpServer, initialize, post, post_raw, spawn_with, spawn_with_config, tools_call, tools_list,
+};
 use common::{FakeMistral, Reply, TEST_KEY};
 use mistral_mcp::access::TokenHash;
 use serde_json::{Value, json};
@@ -402,18 +404,10 @@ async fn sigterm_drains_calls_in_flight_then_exits() {
 #[tokio::test]
 async fn a_call_past_the_time_budget_is_stopped_with_an_explanation() {
     let fake = FakeMistral::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "[tools]\ncall_budget_secs = 1\n[mistral]\nmax_concurrent_requests = 1\n",
-    )
-    .unwrap();
-    let config = config.display().to_string();
-    let server = spawn_with(
+    let server = spawn_with_config(
         &fake,
         &[],
-        &["--config", &config, "serve", "--http", "127.0.0.1:0"],
+        "[tools]\ncall_budget_secs = 1\n[mistral]\nmax_concurrent_requests = 1\n",
     )
     .await
     .unwrap();

@@ -9,7 +9,7 @@ mod oauth_support;
 
 use std::time::Duration;
 
-use common::http::{post, spawn_with, tools_call};
+use common::http::{post, spawn_with_config, tools_call};
 use common::{FakeMistral, TEST_KEY};
 use oauth_support::{TestAuthServer, TestKey, now};
 use serde_json::{Value, json};
@@ -22,24 +22,13 @@ async fn jwt_access_tokens_are_validated_and_mapped_to_grants() {
     let fake = FakeMistral::start().await;
     let key = TestKey::rsa("k1");
     let idp = TestAuthServer::start(&[&key]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}\n[http.oauth.scopes.\"mcp:read\"]\ntoolsets = [\"models\", \"files\"]\nread_only = true\n\n[http.oauth.scopes.\"mcp:all\"]\ntoolsets = [\"*\"]\n",
-            idp.oauth_toml(AUDIENCE)
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
-    let server = spawn_with(
-        &fake,
-        &[("RUST_LOG", "debug")],
-        &["--config", &config, "serve", "--http", "127.0.0.1:0"],
-    )
-    .await
-    .unwrap();
+    let config = format!(
+        "{}\n[http.oauth.scopes.\"mcp:read\"]\ntoolsets = [\"models\", \"files\"]\nread_only = true\n\n[http.oauth.scopes.\"mcp:all\"]\ntoolsets = [\"*\"]\n",
+        idp.oauth_toml(AUDIENCE)
+    );
+    let server = spawn_with_config(&fake, &[("RUST_LOG", "debug")], &config)
+        .await
+        .unwrap();
     let url = server.mcp_url();
     let bearer = |t: &str| format!("Bearer {t}");
 
@@ -188,18 +177,10 @@ async fn jwt_access_tokens_are_validated_and_mapped_to_grants() {
 #[tokio::test]
 async fn bad_oauth_config_stops_start_up_with_the_reason() {
     let fake = FakeMistral::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "[http.oauth]\nissuer = \"https://idp.example.com\"\naudience = \"https://mcp.example.com/mcp\"\n\n[http.oauth.scopes.\"mcp:x\"]\ntoolsets = [\"no_such_toolset\"]\n",
-    )
-    .unwrap();
-    let config = config.display().to_string();
-    let err = spawn_with(
+    let err = spawn_with_config(
         &fake,
         &[],
-        &["--config", &config, "serve", "--http", "127.0.0.1:0"],
+        "[http.oauth]\nissuer = \"https://idp.example.com\"\naudience = \"https://mcp.example.com/mcp\"\n\n[http.oauth.scopes.\"mcp:x\"]\ntoolsets = [\"no_such_toolset\"]\n",
     )
     .await
     .err()

@@ -16,6 +16,8 @@ pub struct HttpServer {
     pub child: tokio::process::Child,
     pub base: String,
     pub logs: Arc<Mutex<String>>,
+    /// Holds the config file of [`spawn_with_config`] while the server runs.
+    _config_dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for HttpServer {
@@ -94,7 +96,28 @@ pub async fn spawn_with(
         child,
         base: base.unwrap(),
         logs,
+        _config_dir: None,
     })
+}
+
+/// `--config <file with this text> serve --http 127.0.0.1:0`.
+pub async fn spawn_with_config(
+    fake: &FakeMistral,
+    extra_env: &[(&str, &str)],
+    config_toml: &str,
+) -> Result<HttpServer, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml).unwrap();
+    let config = config.display().to_string();
+    let mut server = spawn_with(
+        fake,
+        extra_env,
+        &["--config", &config, "serve", "--http", "127.0.0.1:0"],
+    )
+    .await?;
+    server._config_dir = Some(dir);
+    Ok(server)
 }
 
 pub fn initialize() -> Value {
