@@ -901,3 +901,34 @@ fn old_spec_validator_rejects_invalid_fine_tuning_requests() {
         "the current spec gained fine-tuning jobs again; validate against it instead"
     );
 }
+
+/// A wait asked for longer than the server's per-call budget ends just before the budget
+/// with the last state (not an over_budget error), so the agent can simply wait again.
+#[tokio::test]
+async fn a_wait_longer_than_the_call_budget_returns_the_last_state_in_time() {
+    let fake = FakeMistral::start().await;
+    for _ in 0..20 {
+        fake.push(
+            "GET /v1/batch/jobs/{id}",
+            Reply::json(200, batch_job("RUNNING", 4, 10)),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = harness::test_config(&fake, dir.path(), |_| {});
+    config.tools.call_budget = Duration::from_secs(7);
+    let s = harness::start_with_config(config, dir).await;
+    let started = Instant::now();
+    let r = s
+        .call(
+            "batch_jobs_wait",
+            json!({"job_id": BATCH_JOB_ID, "timeout_secs": 600}),
+        )
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(r.is_error, Some(false), "{}", text(&r));
+    assert_eq!(structured(&r)["status"], "RUNNING");
+    assert!(
+        elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(6),
+        "{elapsed:?}"
+    );
+}

@@ -355,6 +355,9 @@ pub struct CallContext {
     /// Who is calling over HTTP; `None` on stdio and the command line.
     pub grant: Option<Arc<Grant>>,
     pub request_id: Option<String>,
+    /// When the server's per-call time budget runs out; waits end before it with the
+    /// last state instead of being cut off with an error.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl CallContext {

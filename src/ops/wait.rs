@@ -26,6 +26,9 @@ pub const MAX_TIMEOUT_SECS: u64 = 3600;
 /// depend on it), so its progress advances by this token amount.
 const STALL_STEP: f64 = 0.001;
 
+/// Time kept for the final poll before the server's per-call budget ends.
+const LAST_POLL_ROOM: Duration = Duration::from_secs(5);
+
 /// What one poll's answer says about the work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
@@ -110,7 +113,11 @@ pub async fn poll(
     backoff: Backoff,
     observe: impl Fn(&Value) -> Observation,
 ) -> Result<Outcome, ToolError> {
-    let deadline = Instant::now() + timeout;
+    let mut deadline = Instant::now() + timeout;
+    if let Some(budget_end) = ctx.deadline {
+        // Leave room for the last poll, so the agent gets a fresh state, not an error.
+        deadline = deadline.min(budget_end.checked_sub(LAST_POLL_ROOM).unwrap_or(budget_end));
+    }
     let mut pause = backoff.initial;
     let mut last_progress: Option<f64> = None;
     loop {

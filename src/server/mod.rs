@@ -127,6 +127,7 @@ impl McpServer {
             progress: None,
             grant: None,
             request_id: None,
+            deadline: None,
         }
     }
 
@@ -173,6 +174,7 @@ impl McpServer {
         }
         let client = ctx.client.clone();
         let budget = self.shared.call_budget;
+        ctx.deadline = Some(tokio::time::Instant::now() + budget);
         let outcome = match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
             Ok(outcome) => outcome,
             Err(_) => Err(ToolError::OverBudget(format!(
@@ -312,6 +314,7 @@ impl ServerHandler for McpServer {
             request_id: parts
                 .and_then(|p| p.extensions.get::<RequestId>())
                 .map(|r| r.0.clone()),
+            deadline: None,
         };
         let name = request.name.as_ref();
         let args = request.arguments.unwrap_or_default();
