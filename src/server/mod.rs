@@ -157,46 +157,27 @@ impl McpServer {
         let _in_flight = crate::metrics::call_in_flight();
         let principal = ctx.grant.as_ref().map(|g| g.principal.clone());
         let request_id = ctx.request_id.clone();
-        if let Some(grant) = &ctx.grant {
-            if let Some(why) = grant.refusal(tool) {
-                return self.finish(
-                    tool,
-                    started,
-                    &principal,
-                    &request_id,
-                    Err(ToolError::NotAllowed(why)),
-                    &ctx.client,
-                );
-            }
-            if let Some(key) = &grant.mistral_api_key {
-                ctx.client = Arc::new(ctx.client.with_api_key(key.clone()));
-            }
+        if let Some(key) = ctx.grant.as_ref().and_then(|g| g.mistral_api_key.clone()) {
+            ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
         let client = ctx.client.clone();
         let budget = self.shared.call_budget;
-        ctx.deadline = Some(tokio::time::Instant::now() + budget);
-        let outcome = match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(ToolError::OverBudget(format!(
-                "`{}` ran past this server's time budget of {} s per call and was stopped. \
-                 Long jobs keep running on Mistral: check them with the matching get or *_wait tool \
-                 (with a shorter timeout_secs), or ask the operator to raise tools.call_budget_secs.",
-                tool.name,
-                budget.as_secs()
-            ))),
+        let outcome = match ctx.grant.as_ref().and_then(|g| g.refusal(tool)) {
+            Some(why) => Err(ToolError::NotAllowed(why)),
+            None => {
+                ctx.deadline = Some(tokio::time::Instant::now() + budget);
+                match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(ToolError::OverBudget(format!(
+                        "`{}` ran past this server's time budget of {} s per call and was stopped. \
+                         Long jobs keep running on Mistral: check them with the matching get or *_wait tool \
+                         (with a shorter timeout_secs), or ask the operator to raise tools.call_budget_secs.",
+                        tool.name,
+                        budget.as_secs()
+                    ))),
+                }
+            }
         };
-        self.finish(tool, started, &principal, &request_id, outcome, &client)
-    }
-
-    fn finish(
-        &self,
-        tool: &ToolDef,
-        started: Instant,
-        principal: &Option<String>,
-        request_id: &Option<String>,
-        outcome: Result<crate::ops::ToolOutput, ToolError>,
-        client: &MistralClient,
-    ) -> CallToolResult {
         let elapsed = started.elapsed();
         let elapsed_ms = elapsed.as_millis() as u64;
         let kind = match &outcome {
@@ -213,10 +194,22 @@ impl McpServer {
             }
             Err(err) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call failed");
-                redact_result(err, client)
+                redact_result(err, &client)
             }
         }
     }
+}
+
+/// Who is calling: the grant and request id the HTTP layer attached to the request that
+/// carried this MCP message. Both `None` on stdio.
+fn caller(context: &RequestContext<RoleServer>) -> (Option<Arc<Grant>>, Option<String>) {
+    let parts = context.extensions.get::<axum::http::request::Parts>();
+    (
+        parts.and_then(|p| p.extensions.get::<Arc<Grant>>().cloned()),
+        parts
+            .and_then(|p| p.extensions.get::<RequestId>())
+            .map(|r| r.0.clone()),
+    )
 }
 
 /// Error text passes through the client's redaction before it reaches the agent.
@@ -270,10 +263,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let grant = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<Arc<Grant>>());
+        let (grant, _) = caller(&context);
         let tools = match grant {
             // A narrowed credential sees only what it may call.
             Some(g) if g.read_only || g.toolsets.is_some() => self
@@ -304,16 +294,14 @@ impl ServerHandler for McpServer {
             .meta
             .get_progress_token()
             .map(|token| ProgressSink::new(context.peer.clone(), token));
-        let parts = context.extensions.get::<axum::http::request::Parts>();
+        let (grant, request_id) = caller(&context);
         let ctx = CallContext {
             client: self.shared.client.clone(),
             files: self.shared.files.clone(),
             cancel: context.ct.clone(),
             progress,
-            grant: parts.and_then(|p| p.extensions.get::<Arc<Grant>>().cloned()),
-            request_id: parts
-                .and_then(|p| p.extensions.get::<RequestId>())
-                .map(|r| r.0.clone()),
+            grant,
+            request_id,
             deadline: None,
         };
         let name = request.name.as_ref();
