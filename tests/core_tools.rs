@@ -723,3 +723,39 @@ fn spec_validator_rejects_invalid_bodies() {
             .is_ok()
     );
 }
+
+/// A stream still running when the per-call time budget is about to end hands back what
+/// arrived, marked as partial, instead of an error that loses it.
+#[tokio::test]
+async fn a_stream_cut_by_the_time_budget_returns_the_partial_answer() {
+    let fake = FakeMistral::start().await;
+    fake.push(
+        "POST /v1/chat/completions",
+        Reply::Sse {
+            events: common::chat_stream_events(&[
+                "Paris ", "is ", "the ", "capital ", "of ", "France.",
+            ]),
+            pause: Duration::from_millis(400),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = harness::test_config(&fake, dir.path(), |_| {});
+    config.tools.call_budget = Duration::from_secs(3);
+    let s = harness::start_with_config(config, dir).await;
+    let r = s
+        .call(
+            "chat_complete",
+            json!({"model": "mistral-small-latest", "stream": true, "messages": [{"role": "user", "content": "Capital of France?"}]}),
+        )
+        .await;
+    assert_eq!(r.is_error, Some(false), "{}", text(&r));
+    let v = structured(&r);
+    assert!(
+        v["incomplete"].as_str().unwrap().contains("time budget"),
+        "{v}"
+    );
+    let answer = v["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(answer.starts_with("Paris"), "{answer}");
+    assert!(!answer.contains("France."), "{answer}");
+    assert!(text(&r).starts_with("[stopped early"), "{}", text(&r));
+}

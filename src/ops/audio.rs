@@ -289,7 +289,7 @@ async fn stream_transcription(
     let mut language = Value::Null;
     let mut segments = Vec::new();
     let mut done: Option<Value> = None;
-    drive_stream(ctx, request, |name, data| {
+    let end = drive_stream(ctx, request, |name, data| {
         Ok(match name {
             "transcription.text.delta" => {
                 let t = data.get("text").and_then(Value::as_str).unwrap_or("");
@@ -322,9 +322,9 @@ async fn stream_transcription(
         }
         return Ok(v);
     }
-    Ok(
-        json!({ "model": model, "text": text, "language": language, "segments": segments, "usage": {} }),
-    )
+    let mut v = json!({ "model": model, "text": text, "language": language, "segments": segments, "usage": {} });
+    end.mark(&mut v);
+    Ok(v)
 }
 
 /// The transcript, then segment timestamps and usage.

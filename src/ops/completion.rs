@@ -35,6 +35,9 @@ pub async fn complete<T: Serialize>(
 /// The answer text first, then tool calls, finish reason and token usage on one line.
 pub fn summarize(response: &Value) -> String {
     let mut out = String::new();
+    if let Some(note) = response.get("incomplete").and_then(Value::as_str) {
+        out.push_str(&format!("[{note}]\n"));
+    }
     let choices = response
         .get("choices")
         .and_then(Value::as_array)
@@ -256,7 +259,7 @@ async fn stream_completion(
     ctx: &CallContext,
 ) -> Result<Value, ToolError> {
     let mut assembler = CompletionAssembler::default();
-    drive_stream(ctx, upstream, |name, chunk| {
+    let end = drive_stream(ctx, upstream, |name, chunk| {
         if name == "error" || chunk.get("object").and_then(Value::as_str) == Some("error") {
             return Err(stream_error(chunk));
         }
@@ -264,7 +267,9 @@ async fn stream_completion(
         Ok((!text.is_empty()).then_some(Emit::Text(text)))
     })
     .await?;
-    Ok(assembler.finish())
+    let mut value = assembler.finish();
+    end.mark(&mut value);
+    Ok(value)
 }
 
 #[cfg(test)]

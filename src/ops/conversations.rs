@@ -288,8 +288,10 @@ async fn respond<T: Serialize>(
     let upstream = build_request(spec, request)?;
     let out = if stream {
         let mut assembler = ResponseAssembler::default();
-        drive_stream(&ctx, &upstream, |name, data| assembler.absorb(name, data)).await?;
-        ToolOutput::json(assembler.finish())
+        let end = drive_stream(&ctx, &upstream, |name, data| assembler.absorb(name, data)).await?;
+        let mut value = assembler.finish();
+        end.mark(&mut value);
+        ToolOutput::json(value)
     } else {
         let response = ctx.send(&upstream).await?;
         ToolOutput::from_response(&response, &ctx)?

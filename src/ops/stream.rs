@@ -24,6 +24,34 @@ pub enum Emit {
 /// Minimum gap between two text progress notifications.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Time kept before the server's per-call budget ends to hand back a partial answer.
+const PARTIAL_ROOM: Duration = Duration::from_secs(2);
+
+/// How a stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The upstream finished the stream.
+    Complete,
+    /// The server's per-call time budget was about to run out: what arrived so far is
+    /// returned rather than lost.
+    CutAtBudget,
+}
+
+impl StreamEnd {
+    /// Marks an assembled result that stopped early, so the agent cannot mistake it for
+    /// a whole answer.
+    pub fn mark(self, value: &mut Value) {
+        if self == StreamEnd::CutAtBudget
+            && let Some(obj) = value.as_object_mut()
+        {
+            obj.insert("incomplete".into(), Value::String(CUT_NOTE.to_string()));
+        }
+    }
+}
+
+pub const CUT_NOTE: &str = "stopped early: the call reached this server's per-call time budget \
+(tools.call_budget_secs); the content is partial";
+
 /// Reads a named-event SSE stream to its end, handing each event's name (the `event:`
 /// field, else the data's `type`) and JSON data to `on_event`, and forwarding what it
 /// emits as progress notifications.
@@ -31,7 +59,7 @@ pub async fn drive_stream<F>(
     ctx: &CallContext,
     upstream: &UpstreamRequest,
     mut on_event: F,
-) -> Result<(), ToolError>
+) -> Result<StreamEnd, ToolError>
 where
     F: FnMut(&str, &Value) -> Result<Option<Emit>, ToolError>,
 {
@@ -41,13 +69,29 @@ where
     let mut progress = 0.0;
     let mut last_sent: Option<Instant> = None;
     let mut done = false;
+    let cut_at = ctx
+        .deadline
+        .map(|d| d.checked_sub(PARTIAL_ROOM).unwrap_or(d));
+    let mut end = StreamEnd::Complete;
     while !done {
+        let budget_end = async {
+            match cut_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let next = tokio::select! {
             _ = ctx.cancel.cancelled() => return Err(UpstreamError::Cancelled.into()),
+            _ = budget_end => {
+                end = StreamEnd::CutAtBudget;
+                done = true;
+                None
+            }
             n = body.next() => n,
         };
         let events = match next {
             Some(chunk) => parser.push(&chunk?),
+            None if end == StreamEnd::CutAtBudget => Vec::new(),
             None => {
                 done = true;
                 parser.finish().into_iter().collect()
@@ -89,7 +133,7 @@ where
             last_sent = Some(Instant::now());
         }
     }
-    Ok(())
+    Ok(end)
 }
 
 /// An error event inside a stream, as an upstream error the agent can read.
