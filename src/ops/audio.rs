@@ -335,6 +335,9 @@ fn transcript_summary(v: &Value) -> String {
         .unwrap_or("")
         .trim()
         .to_string();
+    if let Some(note) = v.get("incomplete").and_then(Value::as_str) {
+        out = format!("[{note}]\n{out}");
+    }
     let segments = v
         .get("segments")
         .and_then(Value::as_array)
