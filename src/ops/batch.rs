@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::wait::{self, Backoff, Observation, Outcome, count_field, str_field};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+    send_page,
 };
 
 pub fn entries() -> Vec<OpEntry> {
@@ -120,9 +121,7 @@ impl Operation for ListBatchJobs {
     ]);
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        Ok(ToolOutput::from_response(&response, &ctx)?
-            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
+        send_page(&Self::SPEC, &self, self.page, self.page_size, &ctx).await
     }
 }
 

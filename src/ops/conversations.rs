@@ -16,6 +16,7 @@ use super::common::content_text;
 use super::stream::{Emit, drive_stream, stream_error};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+    send_page,
 };
 
 pub fn entries() -> Vec<OpEntry> {
@@ -210,9 +211,7 @@ impl Operation for ListConversations {
     ]);
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let out = ToolOutput::from_response(&response, &ctx)?;
-        Ok(out.with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
+        send_page(&Self::SPEC, &self, self.page, self.page_size, &ctx).await
     }
 }
 

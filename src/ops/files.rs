@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+    send_page,
 };
 use crate::localfs::{LoadedFile, decode_base64, mime_for};
 use crate::mistral::{FormField, RequestBody, UpstreamRequest};
@@ -192,9 +193,7 @@ impl Operation for ListFiles {
     ]);
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        Ok(ToolOutput::from_response(&response, &ctx)?
-            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
+        send_page(&Self::SPEC, &self, self.page, self.page_size, &ctx).await
     }
 }
 

@@ -12,6 +12,7 @@ use super::files::load_source;
 use super::wait::{self, Backoff, Observation, Outcome, str_field};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+    send_page,
 };
 use crate::mistral::{FormField, RequestBody};
 
@@ -246,9 +247,7 @@ impl Operation for ListDocuments {
     .query(&["search", "page", "page_size", "sort_by", "sort_order"]);
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        Ok(ToolOutput::from_response(&response, &ctx)?
-            .with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(100)))
+        send_page(&Self::SPEC, &self, self.page, self.page_size, &ctx).await
     }
 }
 

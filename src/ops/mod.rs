@@ -140,6 +140,22 @@ impl OpSpec {
     }
 }
 
+/// Page size Mistral uses for page-numbered lists when none is given.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Sends a page-numbered list request and adds `next_page` to its result.
+pub async fn send_page<T: Serialize>(
+    spec: &OpSpec,
+    request: &T,
+    page: Option<u32>,
+    page_size: Option<u32>,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
+    let response = ctx.send(&build_request(spec, request)?).await?;
+    Ok(ToolOutput::from_response(&response, ctx)?
+        .with_next_page(page.unwrap_or(0), page_size.unwrap_or(DEFAULT_PAGE_SIZE)))
+}
+
 /// A Mistral operation as a typed request.
 pub trait Operation: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static {
     const SPEC: OpSpec;
