@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub const TEST_KEY: &str = "sk-test-SECRET-0123456789abcdef";
@@ -123,6 +124,26 @@ pub enum Reply {
         body: Vec<u8>,
     },
     Delay(Duration, Box<Reply>),
+    /// A misbehaving upstream, for fault-injection tests: any status, headers and body
+    /// chunks (a pause before each), ending cleanly or by breaking the connection.
+    Raw {
+        status: u16,
+        headers: Vec<(String, String)>,
+        chunks: Vec<Bytes>,
+        pause: Duration,
+        /// Break the connection after the last chunk instead of ending the body.
+        abort: bool,
+    },
+    /// A body of `size` bytes generated on the fly (so the fake itself holds none of it):
+    /// `prefix`, then `fill` repeated, then `suffix`. For memory and parser stress tests.
+    Huge {
+        status: u16,
+        content_type: String,
+        prefix: Vec<u8>,
+        fill: u8,
+        size: u64,
+        suffix: Vec<u8>,
+    },
 }
 
 impl Reply {
@@ -152,6 +173,68 @@ impl Reply {
     }
     pub fn delayed(self, d: Duration) -> Self {
         Reply::Delay(d, Box::new(self))
+    }
+    /// Raw body chunks with a content type, ending cleanly.
+    pub fn raw(status: u16, content_type: &str, chunks: Vec<&[u8]>) -> Self {
+        Reply::Raw {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            chunks: chunks
+                .into_iter()
+                .map(|c| Bytes::copy_from_slice(c))
+                .collect(),
+            pause: Duration::ZERO,
+            abort: false,
+        }
+    }
+    /// For `Raw`: break the connection after the last chunk.
+    pub fn then_abort(self) -> Self {
+        match self {
+            Reply::Raw {
+                status,
+                headers,
+                chunks,
+                pause,
+                ..
+            } => Reply::Raw {
+                status,
+                headers,
+                chunks,
+                pause,
+                abort: true,
+            },
+            other => other,
+        }
+    }
+    /// For `Raw`: pause before each chunk.
+    pub fn paced(self, every: Duration) -> Self {
+        match self {
+            Reply::Raw {
+                status,
+                headers,
+                chunks,
+                abort,
+                ..
+            } => Reply::Raw {
+                status,
+                headers,
+                chunks,
+                pause: every,
+                abort,
+            },
+            other => other,
+        }
+    }
+    /// A JSON body of about `size` bytes: `{"data":"xxxx…"}`, generated on the fly.
+    pub fn huge_json(size: u64) -> Self {
+        Reply::Huge {
+            status: 200,
+            content_type: "application/json".into(),
+            prefix: b"{\"data\":\"".to_vec(),
+            fill: b'x',
+            size,
+            suffix: b"\"}".to_vec(),
+        }
     }
 }
 
@@ -289,6 +372,65 @@ fn respond(reply: Reply) -> std::pin::Pin<Box<dyn std::future::Future<Output = R
                 .header("content-type", content_type)
                 .body(Body::from(body))
                 .unwrap(),
+            Reply::Raw {
+                status,
+                headers,
+                chunks,
+                pause,
+                abort,
+            } => {
+                let items: Vec<Result<Bytes, std::io::Error>> = chunks
+                    .into_iter()
+                    .map(Ok)
+                    .chain(abort.then(|| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "fake upstream broke the connection",
+                        ))
+                    }))
+                    .collect();
+                let stream = futures::stream::unfold(items.into_iter(), move |mut it| async move {
+                    let next = it.next()?;
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                    Some((next, it))
+                });
+                let mut b = Response::builder().status(StatusCode::from_u16(status).unwrap());
+                for (k, v) in headers {
+                    b = b.header(k, v);
+                }
+                b.body(Body::from_stream(stream)).unwrap()
+            }
+            Reply::Huge {
+                status,
+                content_type,
+                prefix,
+                fill,
+                size,
+                suffix,
+            } => {
+                const CHUNK: usize = 1 << 16;
+                let fill_len = size.saturating_sub((prefix.len() + suffix.len()) as u64);
+                let block = Bytes::from(vec![fill; CHUNK]);
+                let head = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(prefix))]);
+                let body = futures::stream::unfold(fill_len, move |left| {
+                    let block = block.clone();
+                    async move {
+                        if left == 0 {
+                            return None;
+                        }
+                        let n = left.min(CHUNK as u64) as usize;
+                        Some((Ok(block.slice(..n)), left - n as u64))
+                    }
+                });
+                let tail = futures::stream::iter([Ok(Bytes::from(suffix))]);
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap())
+                    .header("content-type", content_type)
+                    .body(Body::from_stream(head.chain(body).chain(tail)))
+                    .unwrap()
+            }
             Reply::Sse { events, pause } => {
                 let stream =
                     futures::stream::unfold(events.into_iter(), move |mut it| async move {
