@@ -112,6 +112,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Known before the first log line or request, so they are masked everywhere.
+    for key in config
+        .http
+        .tokens
+        .iter()
+        .filter_map(|t| t.grant.mistral_api_key.as_ref())
+    {
+        crate::redact::register(key);
+    }
     let server = build_server(&config)?;
     if config.upstream.api_key.is_none() {
         tracing::warn!(

@@ -17,6 +17,7 @@ pub mod localfs;
 pub mod metrics;
 pub mod mistral;
 pub mod ops;
+pub mod redact;
 pub mod schema;
 pub mod search;
 pub mod server;

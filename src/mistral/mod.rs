@@ -138,6 +138,9 @@ impl MistralClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("mistral-mcp/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        if let Some(key) = &cfg.api_key {
+            crate::redact::register(key);
+        }
         Ok(Self {
             http,
             slots: Arc::new(Semaphore::new(cfg.max_concurrent_requests.max(1))),
@@ -151,6 +154,7 @@ impl MistralClient {
 
     /// The same client spending another key: a caller's own key from the server-side vault.
     pub fn with_api_key(&self, key: SecretString) -> Self {
+        crate::redact::register(&key);
         Self {
             api_key: Some(key),
             ..self.clone()
@@ -165,15 +169,10 @@ impl MistralClient {
         self.stream_idle_timeout
     }
 
-    /// Replaces the API key wherever it might appear in text bound for the agent. Mistral
-    /// does not echo keys, but a misbehaving gateway could; this is the last line of defence.
+    /// Masks every key this process holds (see [`crate::redact`]) in text bound for the
+    /// agent or a log.
     pub fn redact(&self, text: &str) -> String {
-        match &self.api_key {
-            Some(key) if key.expose_secret().len() >= 4 && text.contains(key.expose_secret()) => {
-                text.replace(key.expose_secret(), "[redacted]")
-            }
-            _ => text.to_string(),
-        }
+        crate::redact::scrub(text).into_owned()
     }
 
     fn url(&self, path: &str) -> String {

@@ -385,8 +385,10 @@ impl CallContext {
     /// ignored: progress is advisory and must never fail the call.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
         let Some(sink) = &self.progress else { return };
-        let mut param = ProgressNotificationParam::new(sink.token.clone(), progress)
-            .with_message(message.into());
+        let mut message = message.into();
+        crate::redact::scrub_string(&mut message);
+        let mut param =
+            ProgressNotificationParam::new(sink.token.clone(), progress).with_message(message);
         if let Some(total) = total {
             param = param.with_total(total);
         }

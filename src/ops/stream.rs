@@ -12,6 +12,7 @@ use super::{CallContext, ToolError};
 use crate::mistral::error::ApiErrorBody;
 use crate::mistral::sse::SseParser;
 use crate::mistral::{UpstreamError, UpstreamRequest};
+use crate::redact::PieceScrubber;
 
 /// What a stream event contributes to the progress notifications.
 pub enum Emit {
@@ -66,6 +67,8 @@ where
     let mut body = Box::pin(ctx.client.stream(upstream, &ctx.cancel).await?);
     let mut parser = SseParser::new();
     let mut pending = String::new();
+    // Deltas are released through this, so a key split across deltas is still masked.
+    let mut scrubber = PieceScrubber::default();
     let mut progress = 0.0;
     let mut last_sent: Option<Instant> = None;
     let mut done = false;
@@ -111,8 +114,9 @@ where
                 .or_else(|| data.get("type").and_then(Value::as_str).map(str::to_string))
                 .unwrap_or_default();
             match on_event(&name, &data)? {
-                Some(Emit::Text(t)) => pending.push_str(&t),
+                Some(Emit::Text(t)) => pending.push_str(&scrubber.push(&t)),
                 Some(Emit::Status(s)) => {
+                    pending.push_str(&scrubber.finish());
                     if !pending.is_empty() {
                         progress += pending.chars().count() as f64;
                         ctx.progress(progress, None, std::mem::take(&mut pending))
@@ -124,6 +128,9 @@ where
                 }
                 None => {}
             }
+        }
+        if done {
+            pending.push_str(&scrubber.finish());
         }
         let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
         if !pending.is_empty() && (due || done) {

@@ -160,7 +160,6 @@ impl McpServer {
         if let Some(key) = ctx.grant.as_ref().and_then(|g| g.mistral_api_key.clone()) {
             ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
-        let client = ctx.client.clone();
         let budget = self.shared.call_budget;
         let outcome = match ctx.grant.as_ref().and_then(|g| g.refusal(tool)) {
             Some(why) => Err(ToolError::NotAllowed(why)),
@@ -187,16 +186,19 @@ impl McpServer {
         crate::metrics::tool_call(&tool.name, kind, elapsed);
         let principal = principal.as_deref().unwrap_or("local");
         let request_id = request_id.as_deref().unwrap_or("-");
-        match outcome {
+        let mut result = match outcome {
             Ok(output) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call");
                 output.into_result()
             }
             Err(err) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call failed");
-                redact_result(err, &client)
+                err.into_result()
             }
-        }
+        };
+        // Every byte of a result may come from upstream: the one exit is scrubbed whole.
+        crate::redact::scrub_result(&mut result);
+        result
     }
 }
 
@@ -210,20 +212,6 @@ fn caller(context: &RequestContext<RoleServer>) -> (Option<Arc<Grant>>, Option<S
             .and_then(|p| p.extensions.get::<RequestId>())
             .map(|r| r.0.clone()),
     )
-}
-
-/// Error text passes through the client's redaction before it reaches the agent.
-fn redact_result(err: ToolError, client: &MistralClient) -> CallToolResult {
-    let mut result = err.into_result();
-    for block in &mut result.content {
-        if let Some(text) = block.as_text() {
-            let clean = client.redact(&text.text);
-            if clean != text.text {
-                *block = rmcp::model::ContentBlock::text(clean);
-            }
-        }
-    }
-    result
 }
 
 fn search_doc(t: &ToolDef) -> SearchDoc {
