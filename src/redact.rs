@@ -39,19 +39,6 @@ pub fn register(secret: &SecretString) {
     }
 }
 
-/// The length of the longest registered secret (0 when none): how much text a
-/// streaming writer must hold back so that a secret split across two pieces is still
-/// seen whole.
-pub fn longest_secret() -> usize {
-    SECRETS
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|s| s.expose_secret().len())
-        .max()
-        .unwrap_or(0)
-}
-
 /// The text with every registered secret replaced by [`MASK`]; borrowed when clean.
 pub fn scrub(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
@@ -146,9 +133,10 @@ fn no_secrets() -> bool {
 }
 
 /// Scrubs text that leaves in pieces (streamed deltas sent as progress), where a secret
-/// could be split across two pieces that are each clean. It holds back the last
-/// `longest secret - 1` bytes until more text or the end arrives: any secret that
-/// straddles what is released would have to start inside what is held back.
+/// could be split across two pieces that are each clean. It holds back the end of the
+/// text only while that end could be the start of a secret, so ordinary text flows on
+/// at once: a secret that straddled what is released would have had to start inside
+/// what is held back.
 #[derive(Debug, Default)]
 pub struct PieceScrubber {
     held: String,
@@ -159,8 +147,8 @@ impl PieceScrubber {
     pub fn push(&mut self, piece: &str) -> String {
         self.held.push_str(piece);
         scrub_string(&mut self.held);
-        let keep = longest_secret().saturating_sub(1);
-        let mut cut = self.held.len().saturating_sub(keep);
+        let mut cut = self.held.len() - secret_prefix_at_end(&self.held);
+        // Always a boundary already (a secret starts with a whole char); kept panic-free.
         while !self.held.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -174,6 +162,22 @@ impl PieceScrubber {
         scrub_string(&mut rest);
         rest
     }
+}
+
+/// The length of the longest end of `text` that is a proper start of a registered
+/// secret (always a char boundary: the secret's start is valid UTF-8 too).
+fn secret_prefix_at_end(text: &str) -> usize {
+    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    secrets
+        .iter()
+        .filter_map(|secret| {
+            let secret = secret.expose_secret().as_bytes();
+            (1..secret.len().min(text.len() + 1))
+                .rev()
+                .find(|&k| text.as_bytes().ends_with(&secret[..k]))
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// A log writer that masks secrets in what passes through it. tracing-subscriber's fmt
