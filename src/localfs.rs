@@ -66,13 +66,17 @@ impl LocalFiles {
         }
     }
 
-    fn inside_allowed(&self, canonical: &Path) -> bool {
-        self.allowed_dirs
-            .iter()
-            .any(|dir| canonical.starts_with(dir))
+    /// The allowed directory a canonical path lies in, and the path beneath it.
+    fn allowed_root(&self, canonical: &Path) -> Option<(PathBuf, PathBuf)> {
+        self.allowed_dirs.iter().find_map(|dir| {
+            let beneath = canonical.strip_prefix(dir).ok()?;
+            Some((dir.clone(), beneath.to_path_buf()))
+        })
     }
 
-    /// Reads a file an agent asked to upload.
+    /// Reads a file an agent asked to upload. The file is opened beneath the allowed
+    /// directory it resolved into, and checked and read through that one handle, so a path
+    /// swapped for a symlink after the check cannot make it read something outside.
     pub async fn read(&self, path: &str) -> Result<LoadedFile, ToolError> {
         let requested = PathBuf::from(path);
         if self.allowed_dirs.is_empty() {
@@ -84,29 +88,23 @@ impl LocalFiles {
                 requested.display()
             ))
         })?;
-        if !self.inside_allowed(&canonical) {
+        let Some((allowed, beneath)) = self.allowed_root(&canonical) else {
             return Err(self.not_allowed(&requested));
-        }
-        let meta = tokio::fs::metadata(&canonical).await.map_err(|e| {
-            ToolError::LocalFile(format!("Cannot read {}: {e}", requested.display()))
-        })?;
-        if !meta.is_file() {
-            return Err(ToolError::LocalFile(format!(
-                "{} is not a regular file",
-                requested.display()
-            )));
-        }
-        if meta.len() > self.max_upload_bytes {
-            return Err(ToolError::LocalFile(format!(
-                "{} is {} bytes, over the upload limit of {} bytes",
-                requested.display(),
-                meta.len(),
-                self.max_upload_bytes
-            )));
-        }
-        let bytes = tokio::fs::read(&canonical).await.map_err(|e| {
-            ToolError::LocalFile(format!("Cannot read {}: {e}", requested.display()))
-        })?;
+        };
+        let limit = self.max_upload_bytes;
+        let shown = requested.display().to_string();
+        let bytes = tokio::task::spawn_blocking(move || read_beneath(&allowed, &beneath, limit))
+            .await
+            .map_err(|e| ToolError::Internal(format!("reading an upload: {e}")))?
+            .map_err(|e| match e {
+                ReadRefusal::NotAFile => {
+                    ToolError::LocalFile(format!("{shown} is not a regular file"))
+                }
+                ReadRefusal::TooLarge(size) => ToolError::LocalFile(format!(
+                    "{shown} is {size} bytes, over the upload limit of {limit} bytes"
+                )),
+                ReadRefusal::Io(e) => ToolError::LocalFile(format!("Cannot read {shown}: {e}")),
+            })?;
         let file_name = canonical
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -134,18 +132,9 @@ impl LocalFiles {
                 parent.display()
             ))
         })?;
-        let Some(allowed) = self
-            .allowed_dirs
-            .iter()
-            .find(|dir| parent.starts_with(dir))
-            .cloned()
-        else {
+        let Some((allowed, beneath)) = self.allowed_root(&parent) else {
             return Err(self.not_allowed(Path::new(path)));
         };
-        let beneath = parent
-            .strip_prefix(&allowed)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
         let shown = parent.join(&name);
         let opened = tokio::task::spawn_blocking({
             let name = name.clone();
@@ -223,6 +212,43 @@ fn create_new_beneath(
     let file = dir.open_with(name, OpenOptions::new().write(true).create_new(true))?;
     let identity = FileIdentity::of(&file.metadata()?);
     Ok((dir, file.into_std(), identity))
+}
+
+/// Why a local file could not be read for upload.
+enum ReadRefusal {
+    NotAFile,
+    TooLarge(u64),
+    Io(std::io::Error),
+}
+
+/// Opens `allowed` once and reads the regular file at `beneath` under it (symlinks leading
+/// outside fail), refusing more than `limit` bytes even if the file grows while read.
+fn read_beneath(allowed: &Path, beneath: &Path, limit: u64) -> Result<Vec<u8>, ReadRefusal> {
+    use std::io::Read;
+    let root =
+        Dir::open_ambient_dir(allowed, cap_std::ambient_authority()).map_err(ReadRefusal::Io)?;
+    let beneath = if beneath.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        beneath
+    };
+    let file = root.open(beneath).map_err(ReadRefusal::Io)?;
+    let meta = file.metadata().map_err(ReadRefusal::Io)?;
+    if !meta.is_file() {
+        return Err(ReadRefusal::NotAFile);
+    }
+    if meta.len() > limit {
+        return Err(ReadRefusal::TooLarge(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.into_std()
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadRefusal::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadRefusal::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Which file a directory entry is, to tell whether the name still points at the file we
@@ -420,6 +446,29 @@ mod tests {
         assert!(matches!(
             f.read(allowed.path().join("link").to_str().unwrap()).await,
             Err(ToolError::NotAllowed(_))
+        ));
+    }
+
+    #[test]
+    fn reads_resolve_beneath_the_opened_directory() {
+        let allowed = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("secret"), b"x").unwrap();
+        std::fs::write(allowed.path().join("big"), vec![0u8; 2000]).unwrap();
+        std::os::unix::fs::symlink(other.path(), allowed.path().join("sub")).unwrap();
+        let root = allowed.path().canonicalize().unwrap();
+        // As if `sub` became a link to the outside between the check and the open.
+        assert!(matches!(
+            read_beneath(&root, Path::new("sub/secret"), 1024),
+            Err(ReadRefusal::Io(_))
+        ));
+        assert!(matches!(
+            read_beneath(&root, Path::new("big"), 1024),
+            Err(ReadRefusal::TooLarge(2000))
+        ));
+        assert!(matches!(
+            read_beneath(&root, Path::new(""), 1024),
+            Err(ReadRefusal::NotAFile)
         ));
     }
 
