@@ -236,6 +236,32 @@ async fn a_broken_download_leaves_no_partial_file_and_the_path_stays_usable() {
     );
 }
 
+#[tokio::test]
+async fn a_download_stopped_by_the_call_budget_leaves_no_partial_file() {
+    let fake = FakeMistral::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = harness::test_config(&fake, dir.path(), |_| {});
+    config.tools.call_budget = Duration::from_millis(400);
+    let s = harness::start_with_config(config, dir).await;
+    let target = s.dir.path().join("out.bin");
+    fake.push(
+        DOWNLOAD,
+        slow_download(
+            &[b"never ", b"finished ", b"in time"],
+            Duration::from_millis(300),
+        ),
+    );
+    let r = s
+        .call(
+            "files_download",
+            json!({"file_id": FILE_ID, "save_to": path_arg(&target)}),
+        )
+        .await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("time budget"), "{}", text(&r));
+    assert!(!target.exists(), "the reserved file was removed");
+}
+
 /// Peak resident memory of a process so far, in bytes (`VmHWM`).
 fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
