@@ -108,6 +108,13 @@ impl UpstreamResponse {
     }
 }
 
+/// A successful upstream answer whose body is still arriving, chunk by chunk, each within
+/// the stream idle timeout.
+pub struct Download {
+    pub content_type: Option<String>,
+    pub body: futures::stream::BoxStream<'static, Result<Bytes, UpstreamError>>,
+}
+
 /// Cheap to clone: clones share the connection pool and the concurrency cap.
 #[derive(Clone)]
 pub struct MistralClient {
@@ -279,6 +286,37 @@ impl MistralClient {
                 }
             },
         ))
+    }
+
+    /// Opens a download: like [`Self::stream`], but also returns the content type, so a
+    /// body of any size can go straight to disk without being held in memory.
+    pub async fn download(
+        &self,
+        req: &UpstreamRequest,
+        cancel: &CancellationToken,
+    ) -> Result<Download, UpstreamError> {
+        let slot = self.take_slot(cancel).await?;
+        let response = self.execute(req, cancel, None, true).await?;
+        let content_type = content_type(response.headers());
+        let idle = self.stream_idle_timeout;
+        let body = futures::stream::unfold(
+            (Box::pin(response.bytes_stream()), slot),
+            move |(mut body, slot)| async move {
+                match tokio::time::timeout(idle, body.next()).await {
+                    Err(_) => Some((Err(UpstreamError::StreamIdle { idle }), (body, slot))),
+                    Ok(None) => None,
+                    Ok(Some(Ok(chunk))) => Some((Ok(chunk), (body, slot))),
+                    Ok(Some(Err(e))) => Some((
+                        Err(UpstreamError::Decode(format!("download broke: {e}"))),
+                        (body, slot),
+                    )),
+                }
+            },
+        );
+        Ok(Download {
+            content_type,
+            body: Box::pin(body),
+        })
     }
 
     /// Waits for a free slot under the concurrency cap (or the call's cancellation).

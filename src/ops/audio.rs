@@ -4,8 +4,6 @@
 //! Audio results never go into the context as base64 text: they are written to an allowed
 //! path (`save_to`) or, when small, returned as an MCP audio content block.
 
-use std::path::PathBuf;
-
 use base64::Engine;
 use bytes::Bytes;
 use rmcp::model::ContentBlock;
@@ -19,7 +17,7 @@ use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     files,
 };
-use crate::localfs::decode_base64;
+use crate::localfs::{SaveTarget, decode_base64};
 use crate::mistral::{FormField, RequestBody, UpstreamError, UpstreamRequest};
 
 pub fn entries() -> Vec<OpEntry> {
@@ -49,36 +47,38 @@ fn mime_for_format(format: &str) -> &'static str {
     }
 }
 
-/// Checks `save_to` before any billable or slow call is made.
-async fn target(ctx: &CallContext, save_to: Option<&str>) -> Result<Option<PathBuf>, ToolError> {
+/// Reserves `save_to` before any billable or slow call is made.
+async fn target(ctx: &CallContext, save_to: Option<&str>) -> Result<Option<SaveTarget>, ToolError> {
     match save_to {
-        Some(path) => Ok(Some(ctx.files.writable(path).await?)),
+        Some(path) => Ok(Some(ctx.files.reserve(path).await?)),
         None => Ok(None),
     }
+}
+
+fn saved(mut meta: Value, label: &str, mime: &str, size: u64, shown: &str) -> ToolOutput {
+    meta["bytes"] = json!(size);
+    meta["mime_type"] = json!(mime);
+    meta["saved_to"] = json!(shown);
+    ToolOutput::json(meta).with_summary(format!("Saved {label} ({size} bytes, {mime}) to {shown}."))
 }
 
 /// Saves audio to `target`, or returns it as an audio block if small enough.
 async fn deliver_audio(
     ctx: &CallContext,
-    target: Option<PathBuf>,
-    bytes: &[u8],
+    target: Option<SaveTarget>,
+    bytes: Bytes,
     mime: &str,
     mut meta: Value,
     label: &str,
 ) -> Result<ToolOutput, ToolError> {
+    if let Some(target) = target {
+        let shown = target.path().display().to_string();
+        let size = target.write_all(bytes).await?;
+        return Ok(saved(meta, label, mime, size, &shown));
+    }
     let size = bytes.len();
     meta["bytes"] = json!(size);
     meta["mime_type"] = json!(mime);
-    if let Some(target) = target {
-        tokio::fs::write(&target, bytes)
-            .await
-            .map_err(|e| ToolError::LocalFile(format!("Cannot write {}: {e}", target.display())))?;
-        meta["saved_to"] = json!(target.display().to_string());
-        return Ok(ToolOutput::json(meta).with_summary(format!(
-            "Saved {label} ({size} bytes, {mime}) to {}.",
-            target.display()
-        )));
-    }
     let limit = ctx.files.max_inline_bytes as usize;
     if size > limit {
         return Err(ToolError::InvalidArguments(format!(
@@ -89,7 +89,7 @@ async fn deliver_audio(
     let mut out = ToolOutput::json(meta).with_summary(format!(
         "The {label} ({size} bytes, {mime}) is attached as audio."
     ));
-    out.extra.push(ContentBlock::audio(b64(bytes), mime));
+    out.extra.push(ContentBlock::audio(b64(&bytes), mime));
     Ok(out)
 }
 
@@ -150,7 +150,7 @@ impl Operation for Speech {
         deliver_audio(
             &ctx,
             target,
-            &bytes,
+            Bytes::from(bytes),
             mime_for_format(format),
             meta,
             "speech",
@@ -556,16 +556,28 @@ impl Operation for VoiceSample {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let target = target(&ctx, self.save_to.as_deref()).await?;
-        let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
-        let mime = response
-            .content_type
-            .as_deref()
-            .and_then(|c| c.split(';').next())
-            .map(str::trim)
-            .filter(|c| c.starts_with("audio/"))
-            .unwrap_or("audio/wav")
-            .to_string();
+        let request = build_request(&Self::SPEC, &self)?;
         let meta = json!({ "voice_id": self.voice_id });
-        deliver_audio(&ctx, target, &response.body, &mime, meta, "voice sample").await
+        if let Some(target) = target {
+            // Saved samples stream straight to disk.
+            let download = ctx.client.download(&request, &ctx.cancel).await?;
+            let mime = sample_mime(download.content_type.as_deref());
+            let shown = target.path().display().to_string();
+            let size = target.write_stream(download.body).await?;
+            return Ok(saved(meta, "voice sample", &mime, size, &shown));
+        }
+        let response = ctx.send(&request).await?;
+        let mime = sample_mime(response.content_type.as_deref());
+        deliver_audio(&ctx, None, response.body, &mime, meta, "voice sample").await
     }
+}
+
+/// The audio type of a voice sample, from its content type (WAV when it is not audio).
+fn sample_mime(content_type: Option<&str>) -> String {
+    content_type
+        .and_then(|c| c.split(';').next())
+        .map(str::trim)
+        .filter(|c| c.starts_with("audio/"))
+        .unwrap_or("audio/wav")
+        .to_string()
 }

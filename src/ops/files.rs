@@ -236,11 +236,24 @@ impl Operation for DownloadFile {
     const SPEC: OpSpec = OpSpec::get("files_download", "/v1/files/{file_id}/content");
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        // Check the destination before spending a download on it.
-        let target = match &self.save_to {
-            Some(path) => Some(ctx.files.writable(path).await?),
-            None => None,
-        };
+        if let Some(path) = &self.save_to {
+            // Reserve the destination before spending a download on it, then stream to it.
+            let target = ctx.files.reserve(path).await?;
+            let request = build_request(&Self::SPEC, &self)?;
+            let download = ctx.client.download(&request, &ctx.cancel).await?;
+            let content_type = download
+                .content_type
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let shown = target.path().display().to_string();
+            let size = target.write_stream(download.body).await?;
+            let meta = json!({
+                "file_id": self.file_id, "bytes": size, "content_type": content_type,
+                "saved_to": shown,
+            });
+            return Ok(
+                ToolOutput::json(meta).with_summary(format!("Saved {size} bytes to {shown}."))
+            );
+        }
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
         let bytes = response.body;
         let content_type = response
@@ -249,14 +262,6 @@ impl Operation for DownloadFile {
         let size = bytes.len();
         let mut meta =
             json!({ "file_id": self.file_id, "bytes": size, "content_type": content_type });
-        if let Some(target) = target {
-            tokio::fs::write(&target, &bytes).await.map_err(|e| {
-                ToolError::LocalFile(format!("Cannot write {}: {e}", target.display()))
-            })?;
-            meta["saved_to"] = json!(target.display().to_string());
-            return Ok(ToolOutput::json(meta)
-                .with_summary(format!("Saved {size} bytes to {}.", target.display())));
-        }
         let limit = ctx.files.max_inline_bytes as usize;
         if size > limit {
             return Err(ToolError::InvalidArguments(format!(

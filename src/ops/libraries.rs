@@ -397,7 +397,7 @@ impl Operation for DocumentTextContent {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let target = match &self.save_to {
-            Some(path) => Some(ctx.files.writable(path).await?),
+            Some(path) => Some(ctx.files.reserve(path).await?),
             None => None,
         };
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
@@ -410,14 +410,13 @@ impl Operation for DocumentTextContent {
             "bytes": size,
         });
         if let Some(target) = target {
-            tokio::fs::write(&target, text).await.map_err(|e| {
-                ToolError::LocalFile(format!("Cannot write {}: {e}", target.display()))
-            })?;
-            meta["saved_to"] = json!(target.display().to_string());
-            return Ok(ToolOutput::json(meta).with_summary(format!(
-                "Saved {size} bytes of text to {}.",
-                target.display()
-            )));
+            let shown = target.path().display().to_string();
+            target
+                .write_all(bytes::Bytes::copy_from_slice(text.as_bytes()))
+                .await?;
+            meta["saved_to"] = json!(shown);
+            return Ok(ToolOutput::json(meta)
+                .with_summary(format!("Saved {size} bytes of text to {shown}.")));
         }
         let limit = ctx.files.max_inline_bytes as usize;
         if size <= limit {
