@@ -526,6 +526,23 @@ mod tests {
     }
 
     #[test]
+    fn http_connection_limits_have_defaults_and_can_be_set() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.max_connections, 512);
+        assert_eq!(c.http.max_connections_per_peer, 128);
+        let c = load(
+            &[],
+            Some("[http]\nheader_read_timeout_secs = 3\nmax_connections = 900\nmax_connections_per_peer = 900\n"),
+        )
+        .unwrap();
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.http.max_connections, 900);
+        assert_eq!(c.http.max_connections_per_peer, 900);
+        assert!(load(&[], Some("[http]\nmax_conections = 5\n")).is_err());
+    }
+
+    #[test]
     fn defaults_without_anything() {
         let c = load(&[], None).unwrap();
         assert!(c.upstream.api_key.is_none());
