@@ -386,8 +386,13 @@ mod tests {
         let _g = newcomer.busy();
         assert_eq!(t.admit(ip(4)).err(), Some(Refusal::Full));
         drop(busy_guard);
-        assert!(t.admit(ip(4)).is_ok());
+        let _fourth = t.admit(ip(4)).unwrap();
+        assert!(
+            oldest.activity.evicted.is_cancelled(),
+            "idle again, so it goes"
+        );
         drop(idle);
+        drop(oldest);
         assert_eq!(
             t.open(),
             2,
