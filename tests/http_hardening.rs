@@ -120,8 +120,18 @@ async fn slow_headers_are_cut_off_after_the_header_read_timeout() {
     );
     let silent_closed = read_until_closed(&mut silent, Duration::from_secs(3)).await;
     assert!(silent_closed.is_some(), "a silent connection stays open");
-    // Normal clients are unaffected.
+    // Normal clients are unaffected, and the cut-offs are counted.
     assert_eq!(healthz_status(&server).await, Ok(200));
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"http_rejected_total{reason="header_timeout"} 2"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

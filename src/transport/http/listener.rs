@@ -128,6 +128,9 @@ fn serve_connection(
         tokio::select! {
             served = &mut connection => {
                 if let Err(e) = served {
+                    if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
+                        metrics::http_rejected("header_timeout");
+                    }
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
             }
@@ -245,12 +248,17 @@ impl Tracker {
             return Err(Refusal::PerPeer);
         }
         if open.connections.len() >= self.policy.max_connections {
-            let idle = open
+            // Oldest first, and a connection that never completed a request (the slowloris
+            // kind) before a client's idle keep-alive connection.
+            let idle = |c: &OpenConnection| c.activity.busy.load(Ordering::SeqCst) == 0;
+            let never_served = open
                 .connections
                 .iter()
-                .find(|(_, c)| c.activity.busy.load(Ordering::SeqCst) == 0)
+                .find(|(_, c)| idle(c) && !c.activity.first_request.is_cancelled());
+            let victim = never_served
+                .or_else(|| open.connections.iter().find(|(_, c)| idle(c)))
                 .map(|(id, _)| *id);
-            let Some(evicted) = idle.and_then(|id| open.forget(id)) else {
+            let Some(evicted) = victim.and_then(|id| open.forget(id)) else {
                 return Err(Refusal::Full);
             };
             evicted.activity.evicted.cancel();
@@ -367,6 +375,17 @@ mod tests {
         let _other = t.admit(ip(1)).unwrap();
         drop(a);
         assert!(t.admit(ip(2)).is_ok());
+    }
+
+    #[test]
+    fn connections_that_never_sent_a_request_go_before_idle_keep_alive_ones() {
+        let t = tracker(2, 10);
+        let keep_alive = t.admit(ip(1)).unwrap();
+        drop(keep_alive.busy()); // served a request, idle now
+        let silent = t.admit(ip(2)).unwrap();
+        let _newcomer = t.admit(ip(3)).unwrap();
+        assert!(silent.activity.evicted.is_cancelled());
+        assert!(!keep_alive.activity.evicted.is_cancelled());
     }
 
     #[test]
