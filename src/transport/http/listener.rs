@@ -282,7 +282,8 @@ impl Tracker {
     }
 
     /// Open connections now.
-    pub fn open(&self) -> usize {
+    #[cfg(test)]
+    fn open(&self) -> usize {
         self.lock().connections.len()
     }
 }
@@ -294,6 +295,7 @@ pub struct Admission {
     activity: Arc<Activity>,
 }
 
+#[cfg(test)]
 impl Admission {
     /// Marks a request in progress until the guard (moved into its response body) drops.
     pub fn busy(&self) -> BusyGuard {

@@ -11,7 +11,7 @@
 
 mod auth;
 mod body;
-pub mod listener;
+mod listener;
 mod ratelimit;
 mod session;
 
@@ -101,13 +101,12 @@ pub fn router(
             session::reject_unknown_session_delete,
         ));
     }
-    let mcp = mcp
+    mcp = mcp
         .layer(axum::middleware::from_fn_with_state(
             cfg.max_body_bytes,
             body::check_body,
         ))
         .layer(axum::middleware::from_fn(count_refusals));
-    let mut mcp = mcp;
     let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone(), oauth.clone()));
     if authenticator.enabled() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(
