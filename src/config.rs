@@ -108,6 +108,13 @@ pub struct HttpSection {
     /// Keep MCP sessions (`Mcp-Session-Id`) in this process instead of serving statelessly.
     pub session_mode: Option<bool>,
     pub shutdown_grace_secs: Option<u64>,
+    /// A connection must finish sending a request's headers within this many seconds (and
+    /// its first request within as long after connecting), or it is closed.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Open connections at once; keep it below the open-files limit (`ulimit -n`).
+    pub max_connections: Option<usize>,
+    /// Open connections at once from one client IP address.
+    pub max_connections_per_peer: Option<usize>,
     /// OAuth 2.1 resource-server mode: accept JWT access tokens from this issuer.
     pub oauth: Option<OAuthConfig>,
 }
@@ -209,6 +216,13 @@ pub struct HttpConfig {
     /// How long in-flight calls may run after SIGTERM before the process exits anyway.
     pub shutdown_grace: Duration,
     pub oauth: Option<OAuthConfig>,
+    /// Slow or silent clients are closed after this long without complete request headers.
+    pub header_read_timeout: Duration,
+    /// At this many open connections the oldest idle one is closed to admit a new one;
+    /// with none idle, new ones get 503.
+    pub max_connections: usize,
+    /// Connections from one IP address beyond this get 503 at once.
+    pub max_connections_per_peer: usize,
 }
 
 /// A resolved inbound token: its hash and what it grants.
@@ -360,6 +374,11 @@ impl Config {
             session_mode: h.session_mode.unwrap_or(false),
             shutdown_grace: Duration::from_secs(h.shutdown_grace_secs.unwrap_or(25)),
             oauth: h.oauth,
+            header_read_timeout: Duration::from_secs(
+                h.header_read_timeout_secs.unwrap_or(10).max(1),
+            ),
+            max_connections: h.max_connections.unwrap_or(512).max(1),
+            max_connections_per_peer: h.max_connections_per_peer.unwrap_or(128).max(1),
         };
         Ok(Config {
             upstream,
@@ -504,6 +523,23 @@ mod tests {
             o.config_file = Some(path);
         }
         Config::load_with(&o, &|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn http_connection_limits_have_defaults_and_can_be_set() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.max_connections, 512);
+        assert_eq!(c.http.max_connections_per_peer, 128);
+        let c = load(
+            &[],
+            Some("[http]\nheader_read_timeout_secs = 3\nmax_connections = 900\nmax_connections_per_peer = 900\n"),
+        )
+        .unwrap();
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.http.max_connections, 900);
+        assert_eq!(c.http.max_connections_per_peer, 900);
+        assert!(load(&[], Some("[http]\nmax_conections = 5\n")).is_err());
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! MCP over Streamable HTTP at `/mcp`, with `/healthz`, `/readyz` and `/metrics` beside it.
 //!
 //! Stateless by default (no session ids, JSON responses; progress switches a response to
-//! SSE), so any replica can answer any request. In front of `/mcp`, in order: a request
-//! id, inbound authentication and per-credential rate limits ([`auth`]), then rmcp's own
-//! Host/Origin (DNS-rebinding) checks and body limit. A non-loopback bind requires
-//! authentication. On SIGTERM the server stops accepting, reports not-ready, lets
-//! in-flight calls finish within the grace period, then exits.
+//! SSE), so any replica can answer any request. Connections are accepted by [`listener`]
+//! (header-read timeout, connection caps). In front of `/mcp`, in order: a request id,
+//! inbound authentication and per-credential rate limits ([`auth`]), the body limit and
+//! JSON-RPC envelope checks ([`body`]), then rmcp's own Host/Origin (DNS-rebinding)
+//! checks. A non-loopback bind requires authentication. On SIGTERM the server stops
+//! accepting, reports not-ready, lets in-flight calls finish within the grace period,
+//! then exits.
 
 mod auth;
+mod body;
+mod listener;
 mod ratelimit;
+mod session;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,13 +92,20 @@ pub fn router(
     if cfg.allowed_hosts.iter().any(|h| h == "*") {
         config = config.disable_allowed_hosts();
     }
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let mut mcp = axum::Router::new()
-        .nest_service("/mcp", service)
+    let sessions = Arc::new(LocalSessionManager::default());
+    let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let mut mcp = axum::Router::new().nest_service("/mcp", service);
+    if cfg.session_mode {
+        mcp = mcp.layer(axum::middleware::from_fn_with_state(
+            sessions,
+            session::reject_unknown_session_delete,
+        ));
+    }
+    mcp = mcp
+        .layer(axum::middleware::from_fn_with_state(
+            cfg.max_body_bytes,
+            body::check_body,
+        ))
         .layer(axum::middleware::from_fn(count_refusals));
     let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone(), oauth.clone()));
     if authenticator.enabled() {
@@ -161,12 +173,14 @@ async fn metrics_page() -> impl IntoResponse {
     )
 }
 
-/// Counts what rmcp refused (Host/Origin, body size) alongside the auth layer's refusals.
+/// Counts what rmcp and the body checks refused (Host/Origin, body size, malformed
+/// messages) alongside the auth layer's refusals.
 async fn count_refusals(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     match response.status() {
         StatusCode::FORBIDDEN => metrics::http_rejected("forbidden"),
         StatusCode::PAYLOAD_TOO_LARGE => metrics::http_rejected("payload_too_large"),
+        StatusCode::BAD_REQUEST => metrics::http_rejected("bad_request"),
         _ => {}
     }
     response
@@ -251,9 +265,14 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
     tracing::info!(%addr, tokens = cfg.tokens.len(), "serving MCP over Streamable HTTP at /mcp");
     eprintln!("mistral-mcp: listening on http://{addr}/mcp (health: http://{addr}/healthz)");
     let stopping = CancellationToken::new();
+    let policy = listener::ConnectionPolicy {
+        header_read_timeout: cfg.header_read_timeout,
+        max_connections: cfg.max_connections,
+        max_connections_per_peer: cfg.max_connections_per_peer,
+    };
     let graceful = {
         let stopping = stopping.clone();
-        axum::serve(listener, app).with_graceful_shutdown(async move {
+        listener::serve(listener, app, policy, async move {
             super::shutdown_signal().await;
             health.start_draining();
             tracing::info!("stopping: no new connections; finishing calls in flight");
@@ -262,7 +281,7 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
     };
     let grace = cfg.shutdown_grace;
     tokio::select! {
-        served = graceful => served?,
+        _ = graceful => {}
         _ = async { stopping.cancelled().await; tokio::time::sleep(grace).await } => {
             tracing::warn!(grace_secs = grace.as_secs(), "calls still running after the grace period; cancelling them");
         }
