@@ -32,6 +32,10 @@ pub async fn check_body(State(max_body_bytes): State<usize>, req: Request, next:
     if let Some(declared) = declared
         && declared > max_body_bytes as u64
     {
+        // Answer now, but read and drop what the client is already sending (bounded):
+        // closing on unread bytes resets the connection, and the client would see a
+        // broken pipe instead of the 413.
+        tokio::spawn(discard(req.into_body(), max_body_bytes));
         return too_large(Some(declared), max_body_bytes);
     }
     let is_json = req
@@ -61,6 +65,27 @@ pub async fn check_body(State(max_body_bytes): State<usize>, req: Request, next:
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// How long a refused body is drained before the connection is let go.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and drops up to `limit` bytes of a refused body, for at most [`DRAIN_FOR`].
+async fn discard(body: Body, limit: usize) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(DRAIN_FOR, async {
+        while seen <= limit {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    seen += frame.data_ref().map_or(0, |d| d.len());
+                }
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {
