@@ -236,9 +236,7 @@ fn nothing_arrived(
                 .to_string(),
         );
     }
-    let start = ctx
-        .client
-        .redact(String::from_utf8_lossy(snippet).trim());
+    let start = ctx.client.redact(String::from_utf8_lossy(snippet).trim());
     let what = if unreadable > 0 {
         format!("{unreadable} event(s) whose data is not JSON")
     } else {
