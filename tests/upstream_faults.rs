@@ -264,13 +264,14 @@ struct RawAnswer {
     head: String,
 }
 
-/// Runs the real binary over stdio against a fake that answers chat with a `body_mib` MiB
-/// JSON body, and returns the answer and the server's peak RSS (VmHWM) in MiB. The client
-/// side is raw JSON-RPC lines, so the test process never parses the huge answer.
+/// Runs the real binary over stdio against a fake that answers models_list (a tool that
+/// returns Mistral's JSON as it is) with a `body_mib` MiB JSON body, and returns the answer
+/// and the server's peak RSS (VmHWM) in MiB. The client side is raw JSON-RPC lines, so the
+/// test process never parses the huge answer.
 async fn peak_rss_for_json_answer(body_mib: u64, config: &str) -> (RawAnswer, u64) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let fake = FakeMistral::start().await;
-    fake.push(CHAT, Reply::huge_json(body_mib * MIB));
+    fake.push("GET /v1/models", Reply::huge_json(body_mib * MIB));
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("config.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -288,7 +289,7 @@ async fn peak_rss_for_json_answer(body_mib: u64, config: &str) -> (RawAnswer, u6
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                      "params": {"name": "chat_complete", "arguments": chat_args(false)}});
+                      "params": {"name": "models_list", "arguments": {}}});
     let lines = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
