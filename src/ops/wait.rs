@@ -89,7 +89,10 @@ impl Default for Backoff {
 
 impl Backoff {
     fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.factor).min(self.max)
+        // `mul_f64` panics on overflow; a Duration from seconds cannot.
+        Duration::try_from_secs_f64(current.as_secs_f64() * self.factor)
+            .unwrap_or(self.max)
+            .min(self.max)
     }
 }
 
