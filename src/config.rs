@@ -552,6 +552,20 @@ mod tests {
     }
 
     #[test]
+    fn upstream_size_caps_have_defaults_and_are_bounded() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.upstream.max_response_bytes, 64 * 1024 * 1024);
+        assert_eq!(c.upstream.max_stream_event_bytes, 8 * 1024 * 1024);
+        let c = load(
+            &[],
+            Some("[mistral]\nmax_response_mb = 0\nmax_stream_event_kb = 18446744073709551615\n"),
+        )
+        .unwrap();
+        assert_eq!(c.upstream.max_response_bytes, 1024 * 1024);
+        assert_eq!(c.upstream.max_stream_event_bytes, 4 * 1024 * 1024 * 1024);
+    }
+
+    #[test]
     fn unknown_config_keys_are_errors() {
         let err = load(&[], Some("[mistral]\napi_kye = \"x\"\n")).unwrap_err();
         let text = format!("{err:#}");
