@@ -73,6 +73,10 @@ pub struct MistralSection {
     pub retry_max_delay_secs: Option<u64>,
     pub retry_budget_secs: Option<u64>,
     pub max_concurrent_requests: Option<usize>,
+    /// Largest JSON answer read into memory for one result, in MiB.
+    pub max_response_mb: Option<u64>,
+    /// Largest single event accepted inside a stream, in KiB.
+    pub max_stream_event_kb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +161,11 @@ pub struct UpstreamConfig {
     pub retry: RetryPolicy,
     /// Requests in flight to Mistral at once, across all callers; more wait their turn.
     pub max_concurrent_requests: usize,
+    /// Largest answer body read into memory; larger ones fail with advice instead of
+    /// exhausting memory.
+    pub max_response_bytes: u64,
+    /// Largest single event of a stream; a larger one abandons the stream.
+    pub max_stream_event_bytes: usize,
 }
 
 /// Bounded exponential backoff with jitter, as Mistral's docs recommend.
@@ -317,6 +326,18 @@ impl Config {
             stream_idle_timeout: Duration::from_secs(m.stream_idle_timeout_secs.unwrap_or(60)),
             retry,
             max_concurrent_requests: m.max_concurrent_requests.unwrap_or(64),
+            max_response_bytes: m
+                .max_response_mb
+                .unwrap_or(64)
+                .clamp(1, 1 << 20)
+                .saturating_mul(1024 * 1024),
+            max_stream_event_bytes: usize::try_from(
+                m.max_stream_event_kb
+                    .unwrap_or(8 * 1024)
+                    .clamp(1, 1 << 22)
+                    .saturating_mul(1024),
+            )
+            .unwrap_or(usize::MAX),
         };
 
         let t = file.tools;
@@ -564,6 +585,20 @@ mod tests {
         .unwrap();
         assert_eq!(c.upstream.api_key.unwrap().expose_secret(), "env-key");
         assert_eq!(c.upstream.base_url.as_str(), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn upstream_size_caps_have_defaults_and_are_bounded() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.upstream.max_response_bytes, 64 * 1024 * 1024);
+        assert_eq!(c.upstream.max_stream_event_bytes, 8 * 1024 * 1024);
+        let c = load(
+            &[],
+            Some("[mistral]\nmax_response_mb = 0\nmax_stream_event_kb = 18446744073709551615\n"),
+        )
+        .unwrap();
+        assert_eq!(c.upstream.max_response_bytes, 1024 * 1024);
+        assert_eq!(c.upstream.max_stream_event_bytes, 4 * 1024 * 1024 * 1024);
     }
 
     #[test]

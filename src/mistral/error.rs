@@ -163,6 +163,20 @@ pub enum UpstreamError {
     },
     #[error("Mistral's answer could not be read: {0}")]
     Decode(String),
+    #[error("{}", describe_too_large(*limit, *size))]
+    ResponseTooLarge {
+        /// The configured cap, `[mistral] max_response_mb`.
+        limit: u64,
+        /// The size Mistral announced in Content-Length, when it did.
+        size: Option<u64>,
+    },
+    #[error(
+        "Mistral sent a stream event larger than this server accepts ({limit} bytes, \
+         [mistral] max_stream_event_kb), so the stream was abandoned. Ask for a shorter \
+         answer (lower max_tokens), call without streaming, or ask the operator to raise the \
+         limit."
+    )]
+    StreamEventTooLarge { limit: usize },
     #[error("The call was cancelled by the client before Mistral answered.")]
     Cancelled,
 }
@@ -199,6 +213,7 @@ impl UpstreamError {
             Self::Timeout { .. } | Self::StreamIdle { .. } => "timeout",
             Self::Connect { .. } => "unreachable",
             Self::Decode(_) => "bad_response",
+            Self::ResponseTooLarge { .. } | Self::StreamEventTooLarge { .. } => "too_large",
             Self::Cancelled => "cancelled",
         }
     }
@@ -270,6 +285,20 @@ fn describe_status(
         out.push_str(&format!(" ({attempts} attempts were made.)"));
     }
     out
+}
+
+fn describe_too_large(limit: u64, size: Option<u64>) -> String {
+    let size = match size {
+        Some(n) => format!("{n} bytes, "),
+        None => String::new(),
+    };
+    format!(
+        "Mistral's answer ({size}more than the {limit} bytes this server holds for one result, \
+         [mistral] max_response_mb) was not read. Ask for less: page lists with a smaller \
+         page_size, narrow the request (fewer pages, documents or inputs; no embedded images), \
+         or for file contents use files_download with save_to. The operator can raise \
+         [mistral] max_response_mb."
+    )
 }
 
 fn http_reason(status: u16) -> Option<&'static str> {

@@ -127,6 +127,8 @@ pub struct MistralClient {
     timeout: Duration,
     stream_idle_timeout: Duration,
     retry: RetryPolicy,
+    max_response_bytes: u64,
+    max_stream_event_bytes: usize,
 }
 
 impl std::fmt::Debug for MistralClient {
@@ -156,6 +158,8 @@ impl MistralClient {
             timeout: cfg.timeout,
             stream_idle_timeout: cfg.stream_idle_timeout,
             retry: cfg.retry.clone(),
+            max_response_bytes: cfg.max_response_bytes,
+            max_stream_event_bytes: cfg.max_stream_event_bytes,
         })
     }
 
@@ -174,6 +178,11 @@ impl MistralClient {
 
     pub fn stream_idle_timeout(&self) -> Duration {
         self.stream_idle_timeout
+    }
+
+    /// Largest single event a stream consumer should accept.
+    pub fn max_stream_event_bytes(&self) -> usize {
+        self.max_stream_event_bytes
     }
 
     /// Masks every key this process holds (see [`crate::redact`]) in text bound for the
@@ -246,9 +255,20 @@ impl MistralClient {
         let status = response.status().as_u16();
         let content_type = content_type(response.headers());
         let notices = notices(response.headers());
+        let limit = self.max_response_bytes;
+        if let Some(size) = response.content_length().filter(|n| *n > limit) {
+            return Err(UpstreamError::ResponseTooLarge {
+                limit,
+                size: Some(size),
+            });
+        }
         let body = tokio::select! {
             _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
-            body = response.bytes() => body.map_err(|e| self.transport_error(e, 1))?,
+            body = read_body(response, limit) => match body {
+                Ok(Body::Whole(bytes)) => bytes,
+                Ok(Body::Cut(_)) => return Err(UpstreamError::ResponseTooLarge { limit, size: None }),
+                Err(e) => return Err(self.transport_error(e, 1)),
+            },
         };
         Ok(UpstreamResponse {
             status,
@@ -383,9 +403,13 @@ impl MistralClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let retry_after = parse_retry_after(resp.headers());
+                    // Only the start of an error body is worth reading.
                     let body = tokio::select! {
                         _ = cancel.cancelled() => return Err(UpstreamError::Cancelled),
-                        b = resp.bytes() => b.unwrap_or_default(),
+                        b = read_body(resp, MAX_ERROR_BODY_BYTES) => match b {
+                            Ok(Body::Whole(bytes) | Body::Cut(bytes)) => bytes,
+                            Err(_) => Bytes::new(),
+                        },
                     };
                     let mut parsed = ApiErrorBody::parse(&body);
                     parsed.message = parsed.message.map(|m| self.redact(&m));
@@ -419,7 +443,9 @@ impl MistralClient {
                 return Err(err);
             }
             let delay = server_hint.unwrap_or_else(|| backoff(&self.retry, attempt));
-            if delay > self.retry.max_delay || started.elapsed() + delay > self.retry.budget {
+            if delay > self.retry.max_delay
+                || started.elapsed().saturating_add(delay) > self.retry.budget
+            {
                 return Err(err);
             }
             metrics::upstream_retry();
@@ -455,6 +481,42 @@ impl MistralClient {
     }
 }
 
+/// How much of an error body is read: enough for any message Mistral writes.
+const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+
+/// The longest `Retry-After` taken at its word; anything longer (or absurd, like `1e20`)
+/// is read as this, which is past any retry budget, so the call fails at once and tells
+/// the agent to wait.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// A body read up to a limit.
+enum Body {
+    Whole(Bytes),
+    /// The first `limit` bytes; the rest was left unread.
+    Cut(Bytes),
+}
+
+/// Reads a body chunk by chunk, holding at most `limit` bytes: a huge or endless answer is
+/// cut off instead of exhausting memory. One buffer, sized from Content-Length when given,
+/// so the body is never copied.
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Body, reqwest::Error> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let expected = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let mut buf = Vec::with_capacity(expected.min(limit));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - buf.len();
+        if chunk.len() > room {
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok(Body::Cut(Bytes::from(buf)));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Body::Whole(Bytes::from(buf)))
+}
+
 /// A held slot under the concurrency cap.
 struct Slot {
     _permit: OwnedSemaphorePermit,
@@ -479,19 +541,32 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
     let capped = exp.min(policy.max_delay);
     let jitter = rand::random::<f64>() * 0.5;
-    capped.mul_f64(1.0 + jitter).min(policy.max_delay)
+    // `mul_f64` panics on overflow; a configured max_delay can be near Duration::MAX.
+    Duration::try_from_secs_f64(capped.as_secs_f64() * (1.0 + jitter))
+        .unwrap_or(policy.max_delay)
+        .min(policy.max_delay)
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
 fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    // The header comes from outside: clamp before converting, since `from_secs_f64`
+    // panics on values too large for a Duration. NaN, negative and unparsable values are
+    // ignored (the client's own backoff applies); infinity means "very long".
     if let Ok(secs) = raw.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        return Some(
+            Duration::try_from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64()))
+                .unwrap_or(MAX_RETRY_AFTER),
+        );
     }
     let when = httpdate::parse_http_date(raw).ok()?;
     Some(
         when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .min(MAX_RETRY_AFTER),
     )
 }
 
@@ -548,5 +623,34 @@ mod tests {
         assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(parse_retry_after(&h), None);
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_clamped_not_panics() {
+        let mut h = HeaderMap::new();
+        for raw in ["1e20", "inf", "1.8e19", "18446744073709551616", "1e308"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(raw));
+            assert_eq!(parse_retry_after(&h), Some(MAX_RETRY_AFTER), "{raw}");
+        }
+        for raw in ["-1", "-inf", "NaN", "-1e20"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(raw));
+            assert_eq!(parse_retry_after(&h), None, "{raw}");
+        }
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"),
+        );
+        assert_eq!(parse_retry_after(&h), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn backoff_with_a_huge_configured_cap_does_not_overflow() {
+        let p = RetryPolicy {
+            max_retries: 5,
+            initial_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            budget: Duration::MAX,
+        };
+        assert_eq!(backoff(&p, 3), Duration::MAX);
     }
 }

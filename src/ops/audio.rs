@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::agents::delete_with_summary;
-use super::stream::{Emit, drive_stream, stream_error};
+use super::stream::{Emit, Terminal, drive_stream, stream_error};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     files,
@@ -289,37 +289,43 @@ async fn stream_transcription(
     let mut language = Value::Null;
     let mut segments = Vec::new();
     let mut done: Option<Value> = None;
-    let end = drive_stream(ctx, request, |name, data| {
-        Ok(match name {
-            "transcription.text.delta" => {
-                let t = data.get("text").and_then(Value::as_str).unwrap_or("");
-                text.push_str(t);
-                Some(Emit::Text(t.to_string()))
-            }
-            "transcription.language" => {
-                language = data.get("audio_language").cloned().unwrap_or(Value::Null);
-                None
-            }
-            "transcription.segment" => {
-                let mut segment = data.clone();
-                segment["type"] = json!("transcription_segment");
-                segments.push(segment);
-                None
-            }
-            "transcription.done" => {
-                done = Some(data.clone());
-                None
-            }
-            "error" | "transcription.error" => return Err(stream_error(data)),
-            _ => None,
-        })
-    })
+    let end = drive_stream(
+        ctx,
+        request,
+        Terminal::Event("transcription.done"),
+        |name, data| {
+            Ok(match name {
+                "transcription.text.delta" => {
+                    let t = data.get("text").and_then(Value::as_str).unwrap_or("");
+                    text.push_str(t);
+                    Some(Emit::Text(t.to_string()))
+                }
+                "transcription.language" => {
+                    language = data.get("audio_language").cloned().unwrap_or(Value::Null);
+                    None
+                }
+                "transcription.segment" => {
+                    let mut segment = data.clone();
+                    segment["type"] = json!("transcription_segment");
+                    segments.push(segment);
+                    None
+                }
+                "transcription.done" => {
+                    done = Some(data.clone());
+                    None
+                }
+                "error" | "transcription.error" => return Err(stream_error(data)),
+                _ => None,
+            })
+        },
+    )
     .await?;
     if let Some(mut v) = done {
         if let Value::Object(o) = &mut v {
             o.remove("type");
             o.entry("segments").or_insert_with(|| json!(segments));
         }
+        end.mark(&mut v);
         return Ok(v);
     }
     let mut v = json!({ "model": model, "text": text, "language": language, "segments": segments, "usage": {} });

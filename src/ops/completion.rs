@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::common::content_text;
-use super::stream::{Emit, drive_stream, stream_error};
+use super::stream::{Emit, Terminal, drive_stream, stream_error};
 use super::{CallContext, OpSpec, ToolError, ToolOutput, build_request};
 
 /// Sends a completion request, streamed or not, and summarises the result.
@@ -259,7 +259,7 @@ async fn stream_completion(
     ctx: &CallContext,
 ) -> Result<Value, ToolError> {
     let mut assembler = CompletionAssembler::default();
-    let end = drive_stream(ctx, upstream, |name, chunk| {
+    let end = drive_stream(ctx, upstream, Terminal::DoneSentinel, |name, chunk| {
         if name == "error" || chunk.get("object").and_then(Value::as_str) == Some("error") {
             return Err(stream_error(chunk));
         }

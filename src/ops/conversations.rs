@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::agents::{AgentTool, AgentVersion, CompletionArgs, delete_with_summary};
 use super::common::content_text;
-use super::stream::{Emit, drive_stream, stream_error};
+use super::stream::{Emit, Terminal, drive_stream, stream_error};
 use super::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     send_page,
@@ -287,7 +287,13 @@ async fn respond<T: Serialize>(
     let upstream = build_request(spec, request)?;
     let out = if stream {
         let mut assembler = ResponseAssembler::default();
-        let end = drive_stream(&ctx, &upstream, |name, data| assembler.absorb(name, data)).await?;
+        let end = drive_stream(
+            &ctx,
+            &upstream,
+            Terminal::Event("conversation.response.done"),
+            |name, data| assembler.absorb(name, data),
+        )
+        .await?;
         let mut value = assembler.finish();
         end.mark(&mut value);
         ToolOutput::json(value)

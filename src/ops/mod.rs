@@ -492,17 +492,28 @@ impl ToolOutput {
     }
 
     pub fn into_result(self) -> CallToolResult {
-        let text = match self.summary {
-            Some(s) => s,
-            None => self.structured.to_string(),
+        let (text, structured) = match self.summary {
+            Some(s) => (s, Some(self.structured)),
+            None => {
+                let text = self.structured.to_string();
+                // A large result is sent once, as text: structuredContent would repeat it,
+                // doubling both the memory held and the message (no tool declares an
+                // output schema, so structuredContent is optional).
+                let structured =
+                    (text.len() <= MAX_DUPLICATED_RESULT_BYTES).then_some(self.structured);
+                (text, structured)
+            }
         };
         let mut content = vec![ContentBlock::text(text)];
         content.extend(self.extra);
         let mut result = CallToolResult::success(content);
-        result.structured_content = Some(self.structured);
+        result.structured_content = structured;
         result
     }
 }
+
+/// Results whose JSON text is larger than this are not repeated in `structuredContent`.
+pub const MAX_DUPLICATED_RESULT_BYTES: usize = 1024 * 1024;
 
 /// Legacy MCP clients only accept object `structuredContent`; lists and scalars are wrapped.
 fn object_root(value: Value) -> Value {

@@ -89,7 +89,10 @@ impl Default for Backoff {
 
 impl Backoff {
     fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.factor).min(self.max)
+        // `mul_f64` panics on overflow; a Duration from seconds cannot.
+        Duration::try_from_secs_f64(current.as_secs_f64() * self.factor)
+            .unwrap_or(self.max)
+            .min(self.max)
     }
 }
 
@@ -113,7 +116,12 @@ pub async fn poll(
     backoff: Backoff,
     observe: impl Fn(&Value) -> Observation,
 ) -> Result<Outcome, ToolError> {
-    let mut deadline = Instant::now() + timeout;
+    // `timeout_from` bounds the agent's value; `checked_add` keeps any other caller from
+    // panicking on `Instant + huge Duration`.
+    let now = Instant::now();
+    let mut deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(MAX_TIMEOUT_SECS));
     if let Some(budget_end) = ctx.deadline {
         // Leave room for the last poll, so the agent gets a fresh state, not an error.
         deadline = deadline.min(budget_end.checked_sub(LAST_POLL_ROOM).unwrap_or(budget_end));

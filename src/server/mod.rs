@@ -164,7 +164,8 @@ impl McpServer {
         let outcome = match ctx.grant.as_ref().and_then(|g| g.refusal(tool)) {
             Some(why) => Err(ToolError::NotAllowed(why)),
             None => {
-                ctx.deadline = Some(tokio::time::Instant::now() + budget);
+                // `checked_add`: a huge configured budget means no deadline, not a panic.
+                ctx.deadline = tokio::time::Instant::now().checked_add(budget);
                 match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
                     Ok(outcome) => outcome,
                     Err(_) => Err(ToolError::OverBudget(format!(
