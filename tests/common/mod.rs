@@ -181,7 +181,7 @@ impl Reply {
             headers: vec![("content-type".into(), content_type.into())],
             chunks: chunks
                 .into_iter()
-                .map(|c| Bytes::copy_from_slice(c))
+                .map(Bytes::copy_from_slice)
                 .collect(),
             pause: Duration::ZERO,
             abort: false,
