@@ -302,6 +302,9 @@ fn clip_quoted(text: &str, max: usize) -> String {
     out
 }
 
+/// Cap on any tool error message.
+const MAX_ERROR_MESSAGE: usize = 2048;
+
 /// Longest value accepted in a URL path segment: Mistral ids and model names are far shorter.
 pub const MAX_PATH_VALUE: usize = 256;
 /// Longest value accepted for one query parameter (a search text, a metadata filter).
@@ -627,7 +630,8 @@ impl ToolError {
     }
 
     pub fn into_result(self) -> CallToolResult {
-        let message = self.to_string();
+        // Messages can quote what the agent sent (a path, an id); an error is never a dump.
+        let message = clip(&self.to_string(), MAX_ERROR_MESSAGE);
         let mut error = json!({ "kind": self.kind(), "message": message });
         if let Self::Upstream(e) = &self {
             if let Some(status) = e.status() {
@@ -752,6 +756,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("\"two\""), "{err}");
+    }
+
+    #[test]
+    fn error_messages_are_capped() {
+        let err = ToolError::LocalFile(format!("Cannot read {}: no such file", "p".repeat(10_000)));
+        let result = err.into_result();
+        let text = &result.content[0].as_text().unwrap().text;
+        assert!(text.len() <= MAX_ERROR_MESSAGE + 3, "{}", text.len());
+        let message = result.structured_content.unwrap()["error"]["message"].clone();
+        assert_eq!(message.as_str(), Some(text.as_str()));
     }
 
     #[test]
