@@ -179,10 +179,7 @@ impl Reply {
         Reply::Raw {
             status,
             headers: vec![("content-type".into(), content_type.into())],
-            chunks: chunks
-                .into_iter()
-                .map(Bytes::copy_from_slice)
-                .collect(),
+            chunks: chunks.into_iter().map(Bytes::copy_from_slice).collect(),
             pause: Duration::ZERO,
             abort: false,
         }
