@@ -3,9 +3,9 @@
 //! parsing with request building.
 //!
 //! Each target runs a fixed number of cases so the suite stays within a few tens of seconds
-//! on a small machine; `FUZZ_CASES=<n>` runs `n` cases per target instead (long runs), and
-//! `PROPTEST_RNG_SEED` is not used: every run draws fresh inputs. The figures are printed
-//! (`cargo test --test fuzz -- --nocapture` shows them).
+//! on a small machine; `FUZZ_CASES=<n>` runs `n` cases per part of each target instead (long
+//! runs). Every run draws fresh inputs unless `PROPTEST_RNG_SEED=<n>` fixes them. The figures
+//! are printed (`cargo test --test fuzz -- --nocapture` shows them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
