@@ -143,7 +143,8 @@ async fn a_request_before_initialize_gets_an_error_with_its_id() {
     let mut s = Stdio_::spawn(&fake);
     let reply = s.request(json!("early"), "tools/list", json!({})).await;
     assert_eq!(reply["id"], "early", "{reply}");
-    assert!(reply["error"]["code"].is_i64(), "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("send `initialize`"), "{reply}");
     s.initialize().await;
     s.assert_serving().await;
     s.finish().await;
@@ -183,6 +184,19 @@ async fn a_wrong_jsonrpc_version_gets_an_error_carrying_the_id() {
         "{reply}"
     );
     assert_eq!(reply["error"]["code"], -32600, "{reply}");
+    s.assert_serving().await;
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn malformed_params_of_a_known_method_are_invalid_params() {
+    let fake = FakeMistral::start().await;
+    let mut s = Stdio_::spawn(&fake);
+    s.initialize().await;
+    // rmcp alone answers "method not found: tools/call", which sends the client astray.
+    let reply = s.request(json!(3), "tools/call", json!({"name": 5})).await;
+    assert_eq!(reply["id"], 3, "{reply}");
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
     s.assert_serving().await;
     s.finish().await;
 }

@@ -6,13 +6,17 @@
 //! either handed to rmcp, ignored (notifications and responses that cannot be read: JSON-RPC
 //! never answers those), or answered at once: -32700 for a line that is not JSON, -32600 for
 //! JSON that is not a request this server accepts, carrying the request's `id` when it can be
-//! read and `"id": null` when not. One [`JsonLines`] connection can hand out several
+//! read and `"id": null` when not. Until a session has started, notifications and responses
+//! are dropped (rmcp's handshake would end on them) and requests that need a session are
+//! told to send `initialize` first. One [`JsonLines`] connection can hand out several
 //! [`JsonLinesTransport`]s in turn, so a session whose handshake failed can start again on
 //! the same streams (see [`super::stdio`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rmcp::RoleServer;
+use rmcp::model::{ClientRequest, GetMeta, JsonRpcMessage};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::{Value, json};
@@ -28,6 +32,25 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// JSON-RPC 2.0 error codes used for lines rmcp never sees.
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
+const INVALID_PARAMS: i64 = -32602;
+
+/// Request methods rmcp has types for: one that still parses only as a custom request has
+/// params of the wrong shape (rmcp would answer "method not found").
+const TYPED_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "completion/complete",
+    "logging/setLevel",
+];
 
 type BoxedRead = Box<dyn AsyncRead + Send + Unpin>;
 
@@ -37,6 +60,7 @@ pub struct JsonLines {
     reader: Arc<Mutex<LineReader>>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
     writer: JoinHandle<()>,
+    session_started: Arc<AtomicBool>,
 }
 
 impl JsonLines {
@@ -51,7 +75,13 @@ impl JsonLines {
             reader: Arc::new(Mutex::new(LineReader::new(Box::new(read)))),
             outgoing,
             writer: tokio::spawn(write_lines(write, queue)),
+            session_started: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Called when rmcp's handshake failed: stray messages are kept from it again.
+    pub fn mark_no_session(&self) {
+        self.session_started.store(false, Ordering::Release);
     }
 
     /// A transport over this connection for one rmcp session (or one handshake attempt).
@@ -59,6 +89,7 @@ impl JsonLines {
         JsonLinesTransport {
             reader: self.reader.clone(),
             outgoing: self.outgoing.clone(),
+            session_started: self.session_started.clone(),
         }
     }
 
@@ -104,6 +135,7 @@ fn closed() -> std::io::Error {
 pub struct JsonLinesTransport {
     reader: Arc<Mutex<LineReader>>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
+    session_started: Arc<AtomicBool>,
 }
 
 impl JsonLinesTransport {
@@ -147,7 +179,9 @@ impl Transport<RoleServer> for JsonLinesTransport {
         let mut reader = self.reader.lock().await;
         loop {
             let incoming = match reader.read_line().await {
-                LineRead::Line => classify(reader.line()),
+                LineRead::Line => {
+                    classify(reader.line(), self.session_started.load(Ordering::Acquire))
+                }
                 LineRead::Oversized => Incoming::Answer(error_reply(
                     Value::Null,
                     INVALID_REQUEST,
@@ -164,7 +198,14 @@ impl Transport<RoleServer> for JsonLinesTransport {
             };
             reader.clear_line();
             match incoming {
-                Incoming::Message(message) => return Some(*message),
+                Incoming::Message(message) => {
+                    // Set before rmcp sees the message: its session loop may read the next
+                    // line before the handshake call has even returned.
+                    if starts_session(&message) {
+                        self.session_started.store(true, Ordering::Release);
+                    }
+                    return Some(*message);
+                }
                 Incoming::Ignore(why) => tracing::debug!("ignored an incoming line: {why}"),
                 Incoming::Answer(reply) => self.answer(&reply),
             }
@@ -188,7 +229,7 @@ pub enum Incoming {
 }
 
 /// Sorts one line (without its `\n`) into a message, something to ignore, or an error answer.
-pub fn classify(line: &[u8]) -> Incoming {
+pub fn classify(line: &[u8], session_started: bool) -> Incoming {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     // RFC 8259 lets a parser skip a leading byte order mark.
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
@@ -196,7 +237,7 @@ pub fn classify(line: &[u8]) -> Incoming {
         return Incoming::Ignore("blank line");
     }
     if let Ok(message) = serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(line) {
-        return Incoming::Message(Box::new(message));
+        return check_message(message, session_started);
     }
     let value: Value = match serde_json::from_slice(line) {
         Ok(value) => value,
@@ -248,6 +289,52 @@ pub fn classify(line: &[u8]) -> Incoming {
         INVALID_REQUEST,
         &format!("Invalid Request: {problem}"),
     ))
+}
+
+/// Refuses what rmcp would mishandle: a request of a known method whose params do not fit
+/// its type, and anything but a request before the session has started.
+fn check_message(message: RxJsonRpcMessage<RoleServer>, session_started: bool) -> Incoming {
+    let request = match &message {
+        JsonRpcMessage::Request(request) => request,
+        _ if session_started => return Incoming::Message(Box::new(message)),
+        _ => return Incoming::Ignore("a notification or response before initialize"),
+    };
+    let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    let method = request.request.method();
+    if let ClientRequest::CustomRequest(custom) = &request.request
+        && TYPED_METHODS.contains(&custom.method.as_str())
+    {
+        return Incoming::Answer(error_reply(
+            id,
+            INVALID_PARAMS,
+            &format!("Invalid params: the params of `{method}` do not match the MCP schema for it"),
+        ));
+    }
+    let needs_session = !matches!(method, "initialize" | "ping" | "server/discover");
+    // A request that carries its protocol version in `_meta` needs no session (MCP
+    // 2026-07-28); rmcp checks the rest of it.
+    if !session_started && needs_session && request.request.get_meta().protocol_version().is_none()
+    {
+        return Incoming::Answer(error_reply(
+            id,
+            INVALID_REQUEST,
+            &format!(
+                "Server not initialized: send `initialize` (then `notifications/initialized`) before `{}`",
+                clip(method, 64)
+            ),
+        ));
+    }
+    Incoming::Message(Box::new(message))
+}
+
+/// Whether rmcp starts a session on this message: an `initialize`, or a request carrying its
+/// protocol version in `_meta` (MCP 2026-07-28 needs no handshake; rmcp checks the rest).
+fn starts_session(message: &RxJsonRpcMessage<RoleServer>) -> bool {
+    let JsonRpcMessage::Request(request) = message else {
+        return false;
+    };
+    matches!(request.request, ClientRequest::InitializeRequest(_))
+        || request.request.get_meta().protocol_version().is_some()
 }
 
 fn error_reply(id: Value, code: i64, message: &str) -> Value {
@@ -329,7 +416,7 @@ mod tests {
     use super::*;
 
     fn answer(line: &str) -> Value {
-        match classify(line.as_bytes()) {
+        match classify(line.as_bytes(), true) {
             Incoming::Answer(v) => v,
             Incoming::Message(_) => panic!("{line} was handed on"),
             Incoming::Ignore(why) => panic!("{line} was ignored: {why}"),
@@ -337,20 +424,71 @@ mod tests {
     }
 
     #[test]
+    fn before_initialize_only_requests_pass() {
+        let sorted = |line: &str| classify(line.as_bytes(), false);
+        assert!(matches!(
+            sorted(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Incoming::Ignore(_)
+        ));
+        assert!(matches!(
+            sorted(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            Incoming::Ignore(_)
+        ));
+        for passes in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"server/discover"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#,
+        ] {
+            assert!(matches!(sorted(passes), Incoming::Message(_)), "{passes}");
+        }
+        let Incoming::Answer(v) = sorted(r#"{"jsonrpc":"2.0","id":2,"method":"initialize"}"#)
+        else {
+            panic!("initialize without params was not answered");
+        };
+        assert_eq!(v["error"]["code"], -32602);
+        let Incoming::Answer(v) = sorted(r#"{"jsonrpc":"2.0","id":"t","method":"tools/list"}"#)
+        else {
+            panic!("tools/list before initialize was not answered");
+        };
+        assert_eq!(v["id"], "t");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("initialize"),
+            "{v}"
+        );
+        let inline = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+        assert!(matches!(sorted(inline), Incoming::Message(_)));
+    }
+
+    #[test]
     fn lines_are_sorted() {
-        assert!(matches!(
-            classify(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
-            Incoming::Message(_)
-        ));
-        assert!(matches!(classify(b"  \r"), Incoming::Ignore(_)));
-        assert!(matches!(
-            classify(br#"{"jsonrpc":"1.0","method":"notifications/x"}"#),
-            Incoming::Ignore(_)
-        ));
-        assert!(matches!(
-            classify(br#"{"id":3,"result":5,"jsonrpc":"1"}"#),
-            Incoming::Ignore(_)
-        ));
+        let valid = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"some/extension"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        ];
+        for line in valid {
+            assert!(
+                matches!(classify(line.as_bytes(), true), Incoming::Message(_)),
+                "{line}"
+            );
+        }
+        for line in [
+            &b"  \r"[..],
+            br#"{"jsonrpc":"1.0","method":"notifications/x"}"#,
+            br#"{"id":3,"result":5,"jsonrpc":"1"}"#,
+        ] {
+            assert!(matches!(classify(line, true), Incoming::Ignore(_)));
+        }
+        let v = answer(r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":5}}"#);
+        assert_eq!(
+            (v["id"].clone(), v["error"]["code"].clone()),
+            (json!(9), json!(-32602))
+        );
         let v = answer("nope");
         assert_eq!(
             (v["id"].clone(), v["error"]["code"].clone()),

@@ -1,8 +1,8 @@
 //! MCP over stdin/stdout. stdout carries protocol messages only; logs go to stderr.
 //!
-//! Lines are framed by [`super::json_lines`]. rmcp ends a session whose first message is
-//! not `initialize` (a stray notification or response), so a failed handshake is started
-//! again on the same streams instead of ending the process.
+//! Lines are framed by [`super::json_lines`], which keeps stray messages away from rmcp's
+//! handshake; should the handshake still fail (an `initialize` refused), it is started again
+//! on the same streams instead of ending the process.
 
 use rmcp::ServiceExt;
 use rmcp::service::ServerInitializeError;
@@ -49,9 +49,13 @@ async fn run_session(server: McpServer, lines: &JsonLines) -> anyhow::Result<()>
             Err(e @ ServerInitializeError::TransportError { .. }) => return Err(e.into()),
             // The message itself is not logged: it may be megabytes.
             Err(ServerInitializeError::ExpectedInitializeRequest(_)) => {
+                lines.mark_no_session();
                 tracing::debug!("ignored a notification or response sent before initialize");
             }
-            Err(e) => tracing::warn!(error = %e, "initialize failed; waiting for another"),
+            Err(e) => {
+                lines.mark_no_session();
+                tracing::warn!(error = %e, "initialize failed; waiting for another");
+            }
         }
     };
     let quit = running.waiting().await?;
