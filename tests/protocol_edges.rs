@@ -279,3 +279,35 @@ async fn argument_errors_never_echo_huge_values() {
     assert!(fake.requests().is_empty(), "nothing reaches Mistral");
     s.finish().await;
 }
+
+#[tokio::test]
+async fn huge_names_are_never_echoed_whole() {
+    let fake = FakeMistral::start().await;
+    let mut s = Stdio_::spawn(&fake);
+    s.initialize().await;
+    let huge = "n".repeat(1024 * 1024);
+    let calls = [
+        ("tools/call", json!({"name": huge, "arguments": {}})),
+        (huge.as_str(), json!({})),
+        (
+            "tools/call",
+            json!({"name": "search_tools", "arguments": {"query": huge}}),
+        ),
+        (
+            "tools/call",
+            json!({"name": "describe_tools", "arguments": {"names": [huge]}}),
+        ),
+        (
+            "tools/call",
+            json!({"name": "call_tool", "arguments": {"name": huge, "arguments": {}}}),
+        ),
+    ];
+    for (n, (method, params)) in calls.into_iter().enumerate() {
+        let reply = s.request(json!(n), method, params).await;
+        assert_eq!(reply["id"], n, "case {n}");
+        let len = reply.to_string().len();
+        assert!(len < 8192, "case {n}: {len} bytes of reply");
+    }
+    s.assert_serving().await;
+    s.finish().await;
+}

@@ -33,6 +33,9 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const INVALID_PARAMS: i64 = -32602;
+const METHOD_NOT_FOUND: i64 = -32601;
+/// No MCP method name comes close; longer ones are refused without being quoted whole.
+const MAX_METHOD_LEN: usize = 128;
 
 /// Request methods rmcp has types for: one that still parses only as a custom request has
 /// params of the wrong shape (rmcp would answer "method not found").
@@ -301,6 +304,14 @@ fn check_message(message: RxJsonRpcMessage<RoleServer>, session_started: bool) -
     };
     let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
     let method = request.request.method();
+    // rmcp would quote the whole method name back.
+    if method.len() > MAX_METHOD_LEN {
+        return Incoming::Answer(error_reply(
+            id,
+            METHOD_NOT_FOUND,
+            &format!("Method not found: `{}`", clip(method, MAX_METHOD_LEN)),
+        ));
+    }
     if let ClientRequest::CustomRequest(custom) = &request.request
         && TYPED_METHODS.contains(&custom.method.as_str())
     {
