@@ -11,6 +11,7 @@
 mod common;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::FakeMistral;
@@ -264,6 +265,8 @@ struct RawSession {
     read: Lines<BufReader<tokio::io::ReadHalf<DuplexStream>>>,
     server: JoinHandle<anyhow::Result<()>>,
     probes: u64,
+    /// Answers read while waiting for another one.
+    early: HashMap<String, Value>,
 }
 
 impl RawSession {
@@ -277,6 +280,7 @@ impl RawSession {
             read: BufReader::new(read).lines(),
             server,
             probes: 0,
+            early: HashMap::new(),
         }
     }
 
@@ -292,16 +296,25 @@ impl RawSession {
             .map_err(|e| TestCaseError::fail(format!("the server closed its input: {e}")))
     }
 
-    /// Sends a request and waits for the answer with its id, checking every line on the way.
-    async fn probe(&mut self, method: &str, params: Value) -> Result<Value, TestCaseError> {
+    /// Sends a request without waiting; returns its id.
+    async fn send_request(&mut self, method: &str, params: Value) -> Result<String, TestCaseError> {
         self.probes += 1;
         let id = format!("probe-{}", self.probes);
         let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         self.send(request.to_string().as_bytes()).await?;
+        Ok(id)
+    }
+
+    /// Waits for the answer with this id, checking every line on the way: JSON-RPC 2.0, an
+    /// `id` on every response, short error messages.
+    async fn reply_to(&mut self, id: &str) -> Result<Value, TestCaseError> {
+        if let Some(reply) = self.early.remove(id) {
+            return Ok(reply);
+        }
         loop {
             let line = tokio::time::timeout(Duration::from_secs(15), self.read.next_line())
                 .await
-                .map_err(|_| TestCaseError::fail(format!("no answer to {method} in 15 s")))?
+                .map_err(|_| TestCaseError::fail(format!("no answer to {id} in 15 s")))?
                 .map_err(|e| TestCaseError::fail(e.to_string()))?
                 .ok_or_else(|| TestCaseError::fail("the server ended the session"))?;
             let message: Value = serde_json::from_str(&line)
@@ -311,10 +324,27 @@ impl RawSession {
             if object.contains_key("error") || object.contains_key("result") {
                 prop_assert!(object.contains_key("id"), "a response without id: {}", line);
             }
-            if message["id"] == id.as_str() {
-                return Ok(message);
+            if let Some(error) = object.get("error") {
+                let text = error["message"].as_str().unwrap_or_default();
+                prop_assert!(
+                    text.len() < MAX_ERROR_TEXT,
+                    "a {} byte JSON-RPC error",
+                    text.len()
+                );
+            }
+            match message["id"].as_str() {
+                Some(seen) if seen == id => return Ok(message),
+                Some(seen) if seen.starts_with("probe-") => {
+                    self.early.insert(seen.to_string(), message);
+                }
+                _ => {}
             }
         }
+    }
+
+    async fn probe(&mut self, method: &str, params: Value) -> Result<Value, TestCaseError> {
+        let id = self.send_request(method, params).await?;
+        self.reply_to(&id).await
     }
 
     fn alive(&self) -> Result<(), TestCaseError> {
@@ -369,8 +399,8 @@ fn fuzz_jsonrpc_lines() {
         assert!(listed["result"]["tools"].is_array(), "{listed}");
     });
 
-    // Before initialize, on a fresh server each time: any line, then ping, initialize and
-    // tools/list are answered.
+    // Before initialize, on a fresh server each time: any line, then ping is answered, and
+    // initialize, notifications/initialized and tools/list sent at once (as clients do) are.
     let fresh_cases = cases(120);
     let listed_after = Cell::new(0u32);
     runner(fresh_cases)
@@ -380,8 +410,12 @@ fn fuzz_jsonrpc_lines() {
                 s.send(&line).await?;
                 let pong = s.probe("ping", json!({})).await?;
                 prop_assert!(pong.get("result").is_some(), "ping: {}", pong);
-                s.probe("initialize", initialize_params()).await?;
-                let listed = s.probe("tools/list", json!({})).await?;
+                let init = s.send_request("initialize", initialize_params()).await?;
+                s.send(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+                    .await?;
+                let list = s.send_request("tools/list", json!({})).await?;
+                s.reply_to(&init).await?;
+                let listed = s.reply_to(&list).await?;
                 if listed["result"]["tools"].is_array() {
                     listed_after.set(listed_after.get() + 1);
                 }
