@@ -151,7 +151,7 @@ async fn a_request_before_initialize_gets_an_error_with_its_id() {
 }
 
 #[tokio::test]
-async fn a_failed_initialize_can_be_retried() {
+async fn an_initialize_with_bad_params_is_refused_and_a_later_one_works() {
     let fake = FakeMistral::start().await;
     let mut s = Stdio_::spawn(&fake);
     // Params rmcp cannot read: refused with the id, and a proper initialize still works.

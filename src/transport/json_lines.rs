@@ -321,11 +321,8 @@ fn check_message(message: RxJsonRpcMessage<RoleServer>, session_started: bool) -
             &format!("Invalid params: the params of `{method}` do not match the MCP schema for it"),
         ));
     }
-    let needs_session = !matches!(method, "initialize" | "ping" | "server/discover");
-    // A request that carries its protocol version in `_meta` needs no session (MCP
-    // 2026-07-28); rmcp checks the rest of it.
-    if !session_started && needs_session && request.request.get_meta().protocol_version().is_none()
-    {
+    let lifecycle_free = matches!(method, "ping" | "server/discover");
+    if !session_started && !lifecycle_free && !starts_session(&message) {
         return Incoming::Answer(error_reply(
             id,
             INVALID_REQUEST,
