@@ -5,7 +5,7 @@
 //! Each target runs a fixed number of cases so the suite stays within a few tens of seconds
 //! on a small machine; `FUZZ_CASES=<n>` runs `n` cases per part of each target instead (long
 //! runs). Every run draws fresh inputs unless `PROPTEST_RNG_SEED=<n>` fixes them. The figures
-//! are printed (`cargo test --test fuzz -- --nocapture` shows them).
+//! are written to stderr, past libtest's capture.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -56,8 +56,12 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Written to stderr directly, not through `println!`, so that the figures show in a plain
+/// `cargo test` run (scripts/test) where libtest captures printed output.
 fn report(target: &str, cases: u32, started: Instant, detail: &str) {
-    println!(
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "fuzz target {target}: {cases} cases in {:.1} s{detail}",
         started.elapsed().as_secs_f64()
     );
