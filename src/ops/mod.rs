@@ -229,16 +229,16 @@ pub fn registry() -> Vec<OpEntry> {
 }
 
 /// Deserialises tool arguments, naming the exact field that is wrong.
+///
+/// serde's messages quote the offending value or key, which may be megabytes long: quoted
+/// spans are cut to a short prefix and the whole message is capped.
 pub fn parse_arguments<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
     let value = Value::Object(args);
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
+        let path = clip(&e.path().to_string(), MAX_ECHOED_PATH);
         let inner = e.into_inner().to_string();
-        let inner = inner
-            .split(" at line ")
-            .next()
-            .unwrap_or(&inner)
-            .to_string();
+        let inner = inner.split(" at line ").next().unwrap_or(&inner);
+        let inner = clip(&clip_quoted(inner, MAX_ECHOED_VALUE), MAX_ARGUMENT_MESSAGE);
         ToolError::InvalidArguments(if path == "." || path.is_empty() {
             inner
         } else {
@@ -246,6 +246,71 @@ pub fn parse_arguments<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolE
         })
     })
 }
+
+/// How much of a value an argument error quotes back.
+const MAX_ECHOED_VALUE: usize = 64;
+/// How much of a field path an argument error names.
+const MAX_ECHOED_PATH: usize = 256;
+/// Cap on the reason in an argument error (a list of expected fields can be long).
+const MAX_ARGUMENT_MESSAGE: usize = 1024;
+
+/// At most `max` bytes of `text`, cut at a character boundary and marked with `…` when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Cuts every `"…"` or `` `…` `` span of `text` longer than `max` bytes to its first `max`
+/// bytes: how serde quotes values and keys (`"` spans are Debug-escaped).
+fn clip_quoted(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * max));
+    let mut rest = text;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[open];
+        out.push_str(&rest[..=open]);
+        let body = &rest[open + 1..];
+        let mut escaped = false;
+        let close = body.char_indices().find_map(|(i, c)| {
+            let ends = c == char::from(quote) && !escaped;
+            escaped = quote == b'"' && c == '\\' && !escaped;
+            ends.then_some(i)
+        });
+        let (quoted, after) = match close {
+            Some(close) => (&body[..close], &body[close..]),
+            None => (body, ""),
+        };
+        out.push_str(&clip(quoted, max));
+        // The closing quote (if any) is copied with the text after it.
+        match after.char_indices().nth(1) {
+            Some((next, _)) => {
+                out.push_str(&after[..next]);
+                rest = &after[next..];
+            }
+            None => {
+                out.push_str(after);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Cap on any tool error message.
+const MAX_ERROR_MESSAGE: usize = 2048;
+
+/// Longest value accepted in a URL path segment: Mistral ids and model names are far shorter.
+pub const MAX_PATH_VALUE: usize = 256;
+/// Longest value accepted for one query parameter (a search text, a metadata filter).
+pub const MAX_QUERY_VALUE: usize = 4096;
+/// Longest path plus query accepted, well under what HTTP servers take.
+pub const MAX_URL_LEN: usize = 8192;
 
 /// Characters escaped in a path segment: everything that could change the path's shape.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -304,21 +369,41 @@ pub fn build_request<T: Serialize>(
                 "`{name}` must be a non-empty id"
             )));
         }
+        if value.len() > MAX_PATH_VALUE {
+            return Err(ToolError::InvalidArguments(format!(
+                "`{name}` is {} bytes long, more than the {MAX_PATH_VALUE} an id can be; pass the id itself",
+                value.len()
+            )));
+        }
         path.extend(utf8_percent_encode(value, SEGMENT));
         rest = &rest[close + 1..];
     }
     path.push_str(rest);
 
     let mut query = Vec::new();
+    let mut url_len = path.len();
     for &name in spec.query {
-        match fields.remove(name) {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                for item in items {
-                    query.push((name.to_string(), query_value(item)));
-                }
+        let values = match fields.remove(name) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(v) => vec![v],
+        };
+        for value in values {
+            let value = query_value(value);
+            if value.len() > MAX_QUERY_VALUE {
+                return Err(ToolError::InvalidArguments(format!(
+                    "`{name}` is {} bytes long, more than the {MAX_QUERY_VALUE} a query parameter can carry; shorten it",
+                    value.len()
+                )));
             }
-            Some(v) => query.push((name.to_string(), query_value(v))),
+            // Counted before percent-encoding: the bound is on what the agent sent.
+            url_len += name.len() + value.len() + 2;
+            if url_len > MAX_URL_LEN {
+                return Err(ToolError::InvalidArguments(format!(
+                    "`{name}` makes the request URL longer than {MAX_URL_LEN} bytes; pass fewer or shorter values"
+                )));
+            }
+            query.push((name.to_string(), value));
         }
     }
     let body = if spec.json_body {
@@ -558,7 +643,8 @@ impl ToolError {
     }
 
     pub fn into_result(self) -> CallToolResult {
-        let message = self.to_string();
+        // Messages can quote what the agent sent (a path, an id); an error is never a dump.
+        let message = clip(&self.to_string(), MAX_ERROR_MESSAGE);
         let mut error = json!({ "kind": self.kind(), "message": message });
         if let Self::Upstream(e) = &self {
             if let Some(status) = e.status() {
@@ -631,6 +717,77 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ToolError::InvalidArguments(_)));
+    }
+
+    #[test]
+    fn url_values_are_bounded_and_named() {
+        let spec = OpSpec::get("x", "/v1/files/{file_id}").query(&["page", "tags", "name"]);
+        let long_id = Sample {
+            file_id: "f".repeat(MAX_PATH_VALUE + 1),
+            page: None,
+            tags: None,
+            name: None,
+        };
+        let err = build_request(&spec, &long_id).unwrap_err().to_string();
+        assert!(err.contains("`file_id`") && err.len() < 300, "{err}");
+        let long_tag = Sample {
+            file_id: "f".into(),
+            page: None,
+            tags: Some(vec!["t".repeat(MAX_QUERY_VALUE + 1)]),
+            name: None,
+        };
+        let err = build_request(&spec, &long_tag).unwrap_err().to_string();
+        assert!(err.contains("`tags`") && err.len() < 300, "{err}");
+        let many_tags = Sample {
+            file_id: "f".into(),
+            page: None,
+            tags: Some(vec!["t".repeat(1000); 10]),
+            name: None,
+        };
+        let err = build_request(&spec, &many_tags).unwrap_err().to_string();
+        assert!(err.contains("`tags`"), "{err}");
+    }
+
+    #[test]
+    fn argument_errors_quote_only_a_prefix_of_values() {
+        let huge = "y".repeat(100_000);
+        for args in [
+            json!({"file_id": "x", "page": huge}),
+            json!({"file_id": "x", huge.clone(): 1}),
+            json!({"file_id": [huge]}),
+            json!({"file_id": format!("{huge}\"`{huge}"), "page": {huge.clone(): huge}}),
+        ] {
+            let err = parse_arguments::<Sample>(args.as_object().unwrap().clone()).unwrap_err();
+            let text = err.to_string();
+            assert!(text.len() < 1500, "{} bytes", text.len());
+        }
+        let err = parse_arguments::<Sample>(
+            json!({"file_id": "x", "page": "two"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("\"two\""), "{err}");
+    }
+
+    #[test]
+    fn error_messages_are_capped() {
+        let err = ToolError::LocalFile(format!("Cannot read {}: no such file", "p".repeat(10_000)));
+        let result = err.into_result();
+        let text = &result.content[0].as_text().unwrap().text;
+        assert!(text.len() <= MAX_ERROR_MESSAGE + 3, "{}", text.len());
+        let message = result.structured_content.unwrap()["error"]["message"].clone();
+        assert_eq!(message.as_str(), Some(text.as_str()));
+    }
+
+    #[test]
+    fn clip_quoted_cuts_long_spans_only() {
+        assert_eq!(clip_quoted("a `bc` \"de\"", 8), "a `bc` \"de\"");
+        assert_eq!(clip_quoted("x `abcdef` y", 3), "x `abc…` y");
+        assert_eq!(clip_quoted(r#"s "a\"bcdef" t"#, 4), r#"s "a\"b…" t"#);
+        assert_eq!(clip_quoted("open `abcdef", 2), "open `ab…");
+        assert_eq!(clip_quoted("é`éé`", 2), "é`é…`");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::McpServer;
 use crate::config::ToolMode;
-use crate::ops::{CallContext, ToolError, ToolOutput, parse_arguments};
+use crate::ops::{CallContext, ToolError, ToolOutput, clip, parse_arguments};
 
 pub const META_SEARCH: &str = "search_tools";
 pub const META_DESCRIBE: &str = "describe_tools";
@@ -175,12 +175,13 @@ impl McpServer {
         let text = if lines.is_empty() {
             format!(
                 "No tool matches {:?}. Try other words, e.g. the API area (chat, ocr, files, models).",
-                args.query
+                clip(&args.query, 128)
             )
         } else {
             format!("{}\n{next}", lines.join("\n"))
         };
-        ToolOutput::json(json!({ "query": args.query, "results": results })).with_summary(text)
+        let query = clip(&args.query, 128);
+        ToolOutput::json(json!({ "query": query, "results": results })).with_summary(text)
     }
 
     fn describe_tools(&self, args: DescribeArgs) -> ToolOutput {
@@ -197,7 +198,7 @@ impl McpServer {
                     "annotations": t.annotations(),
                     "inputSchema": Value::Object((*t.input_schema()).clone()),
                 })),
-                None => unknown.push(name.clone()),
+                None => unknown.push(clip(name, 128)),
             }
         }
         let mut out = json!({ "tools": tools });
@@ -227,7 +228,7 @@ impl McpServer {
                     .collect();
                 ToolError::InvalidArguments(format!(
                     "`name`: no tool `{}` on this server{}",
-                    args.name,
+                    clip(&args.name, 128),
                     if guesses.is_empty() {
                         String::new()
                     } else {

@@ -325,6 +325,8 @@ impl McpServer {
         } else {
             format!("Did you mean: {}?", suggestions.join(", "))
         };
+        // The name is the client's: quote a prefix, never megabytes.
+        let name = crate::ops::clip(name, 128);
         McpError::invalid_params(format!("unknown tool `{name}`: {why}. {hint}"), None)
     }
 }

@@ -2,6 +2,7 @@
 //! [`http`] for a shared Streamable HTTP endpoint.
 
 pub mod http;
+pub mod json_lines;
 pub mod oauth;
 pub mod stdio;
 
