@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -112,7 +113,7 @@ impl UpstreamResponse {
 /// the stream idle timeout.
 pub struct Download {
     pub content_type: Option<String>,
-    pub body: futures::stream::BoxStream<'static, Result<Bytes, UpstreamError>>,
+    pub body: BoxStream<'static, Result<Bytes, UpstreamError>>,
 }
 
 /// Cheap to clone: clones share the connection pool and the concurrency cap.
@@ -284,32 +285,12 @@ impl MistralClient {
         &self,
         req: &UpstreamRequest,
         cancel: &CancellationToken,
-    ) -> Result<impl Stream<Item = Result<Bytes, UpstreamError>> + Send + use<>, UpstreamError>
-    {
-        let slot = self.take_slot(cancel).await?;
-        let response = self.execute(req, cancel, None, true).await?;
-        let idle = self.stream_idle_timeout;
-        let body = response.bytes_stream();
-        // Each chunk must arrive within `idle` of the previous one; a total timeout would
-        // kill long but healthy generations. The slot stays taken until the stream ends.
-        Ok(futures::stream::unfold(
-            (Box::pin(body), slot),
-            move |(mut body, slot)| async move {
-                match tokio::time::timeout(idle, body.next()).await {
-                    Err(_) => Some((Err(UpstreamError::StreamIdle { idle }), (body, slot))),
-                    Ok(None) => None,
-                    Ok(Some(Ok(chunk))) => Some((Ok(chunk), (body, slot))),
-                    Ok(Some(Err(e))) => Some((
-                        Err(UpstreamError::Decode(format!("stream broke: {e}"))),
-                        (body, slot),
-                    )),
-                }
-            },
-        ))
+    ) -> Result<BoxStream<'static, Result<Bytes, UpstreamError>>, UpstreamError> {
+        Ok(self.download(req, cancel).await?.body)
     }
 
-    /// Opens a download: like [`Self::stream`], but also returns the content type, so a
-    /// body of any size can go straight to disk without being held in memory.
+    /// Opens a response read piece by piece (a stream of events, or a download that goes
+    /// straight to disk without being held in memory), with its content type.
     pub async fn download(
         &self,
         req: &UpstreamRequest,
@@ -319,6 +300,8 @@ impl MistralClient {
         let response = self.execute(req, cancel, None, true).await?;
         let content_type = content_type(response.headers());
         let idle = self.stream_idle_timeout;
+        // Each chunk must arrive within `idle` of the previous one; a total timeout would
+        // kill long but healthy generations. The slot stays taken until the body ends.
         let body = futures::stream::unfold(
             (Box::pin(response.bytes_stream()), slot),
             move |(mut body, slot)| async move {
@@ -327,7 +310,7 @@ impl MistralClient {
                     Ok(None) => None,
                     Ok(Some(Ok(chunk))) => Some((Ok(chunk), (body, slot))),
                     Ok(Some(Err(e))) => Some((
-                        Err(UpstreamError::Decode(format!("download broke: {e}"))),
+                        Err(UpstreamError::Decode(format!("the response broke off: {e}"))),
                         (body, slot),
                     )),
                 }
