@@ -80,6 +80,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print(&token_command(cmd)?)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Install(args)) => {
+            let req = crate::install::InstallRequest {
+                client: args.client,
+                name: args.name,
+                config_path: args.config_path,
+                print: args.print,
+                api_key_env: args.api_key_env,
+                server_args: crate::install::server_args(&cli.global)?,
+            };
+            let host = crate::install::Host::current(req.api_key_env)?;
+            print(&crate::install::install(&req, &host)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Uninstall(args)) => {
+            let platform = crate::install::clients::Platform::current();
+            let msg = crate::install::uninstall(
+                args.client,
+                &args.name,
+                args.config_path.as_deref(),
+                &platform,
+            )?;
+            print(&msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Call { tool, args }) => {
             let server = build_server(&Config::load(&overrides)?)?;
             let args: JsonObject = match serde_json::from_str::<Value>(&args)

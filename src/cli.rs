@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `tools`, `search` and `call`.
+//! The command line: `serve` (the default), `tools`, `search`, `call`, `token` and
+//! `install`/`uninstall`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ Quick start:
   mistral-mcp search \"run OCR on a PDF\"           which tool fits a task
   mistral-mcp call models_list --args '{}'        run one tool and print its result
   mistral-mcp token new --name ci --read-only     issue an HTTP token (the config keeps its hash)
+  mistral-mcp install claude-desktop              add this binary to a client's MCP config
 
 Environment:
   MISTRAL_API_KEY           the Mistral API key (never sent to MCP clients)
@@ -109,6 +111,60 @@ pub enum Command {
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
     },
+    /// Add this binary to an MCP client's configuration (one entry; the rest is kept).
+    #[command(after_help = INSTALL_HELP)]
+    Install(InstallArgs),
+    /// Remove the entry `install` added (by name) and nothing else.
+    Uninstall(UninstallArgs),
+}
+
+const INSTALL_HELP: &str = "\
+Examples:
+  mistral-mcp install claude-desktop --api-key-file ~/.config/mistral/key
+  mistral-mcp install cursor --tools dynamic --allow-dir ~/Documents
+  mistral-mcp install vscode                      VS Code prompts for the key (password input)
+  mistral-mcp install claude-code                 uses the MISTRAL_API_KEY of your shell
+  mistral-mcp install vibe                        Mistral Vibe: a [[mcp_servers]] table
+  mistral-mcp install cursor --config-path .cursor/mcp.json    a project's config instead
+  mistral-mcp install --print                     the JSON entry to paste into any other client
+  mistral-mcp uninstall claude-desktop
+
+Server options given here (--api-key-file, --allow-dir, --tools, --toolsets, --read-only,
+--config, ...) go into the entry, with paths made absolute. The key is never written into
+the file unless --api-key-env asks for it. The file is backed up to <file>.bak before each
+change and replaced atomically; a file that does not parse is left alone. Running install
+again with the same options changes nothing.";
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The client to configure (omit with --print for a generic entry).
+    #[arg(value_enum, required_unless_present = "print")]
+    pub client: Option<crate::install::clients::ClientId>,
+    /// Name of the server entry.
+    #[arg(long, default_value = "mistral")]
+    pub name: String,
+    /// Edit this file instead of the client's usual one (e.g. a project's .vscode/mcp.json).
+    #[arg(long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Print the entry to paste instead of writing any file.
+    #[arg(long)]
+    pub print: bool,
+    /// Copy $MISTRAL_API_KEY into the entry, in plain text (prefer --api-key-file).
+    #[arg(long)]
+    pub api_key_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The client whose configuration to clean.
+    #[arg(value_enum)]
+    pub client: crate::install::clients::ClientId,
+    /// Name of the server entry to remove.
+    #[arg(long, default_value = "mistral")]
+    pub name: String,
+    /// Edit this file instead of the client's usual one.
+    #[arg(long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
