@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_mistral-mcp"))
+    Command::new(env!("CARGO_BIN_EXE_mistral-mcp"))
         .args(args)
         .env("HOME", home)
         .env("USERPROFILE", home)
@@ -19,8 +19,7 @@ fn run(home: &Path, args: &[&str]) -> Output {
         .env_remove("MISTRAL_MCP_CONFIG")
         .env_remove("MISTRAL_MCP_ALLOWED_DIRS")
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {

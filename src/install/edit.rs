@@ -142,10 +142,10 @@ fn render_json(doc: &IndexMap<String, Json>, original: &str) -> Result<String, S
     Ok(text)
 }
 
-fn servers_mut<'a>(
-    doc: &'a mut IndexMap<String, Json>,
+fn servers_mut(
+    doc: &mut IndexMap<String, Json>,
     shape: Shape,
-) -> Result<&'a mut IndexMap<String, Json>, String> {
+) -> Result<&mut IndexMap<String, Json>, String> {
     let key = servers_key(shape);
     match doc
         .entry(key.to_string())
