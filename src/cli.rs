@@ -123,7 +123,7 @@ Examples:
   mistral-mcp install claude-desktop --api-key-file ~/.config/mistral/key
   mistral-mcp install cursor --tools dynamic --allow-dir ~/Documents
   mistral-mcp install vscode                      VS Code prompts for the key (password input)
-  mistral-mcp install claude-code                 uses the MISTRAL_API_KEY of your shell
+  mistral-mcp install claude-code --api-key-file ~/.config/mistral/key
   mistral-mcp install vibe                        Mistral Vibe: a [[mcp_servers]] table
   mistral-mcp install cursor --config-path .cursor/mcp.json    a project's config instead
   mistral-mcp install --print                     the JSON entry to paste into any other client

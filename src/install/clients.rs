@@ -60,9 +60,6 @@ pub struct Client {
     /// Path below `base`, `/`-separated.
     pub rel_path: &'static str,
     pub shape: Shape,
-    /// Whether the server inherits the user's shell environment (so an exported
-    /// `MISTRAL_API_KEY` reaches it without being written into the file).
-    pub inherits_env: bool,
     /// What to do after the file changed.
     pub next_step: &'static str,
 }
@@ -75,7 +72,6 @@ pub const CLIENTS: &[Client] = &[
         base: Base::AppConfig,
         rel_path: "Claude/claude_desktop_config.json",
         shape: Shape::McpServers,
-        inherits_env: false,
         next_step: "quit Claude Desktop completely (tray/menu bar → Quit) and start it again",
     },
     Client {
@@ -85,7 +81,6 @@ pub const CLIENTS: &[Client] = &[
         base: Base::Home,
         rel_path: ".claude.json",
         shape: Shape::McpServersTyped,
-        inherits_env: true,
         next_step: "start a new Claude Code session; `/mcp` lists the server",
     },
     Client {
@@ -95,7 +90,6 @@ pub const CLIENTS: &[Client] = &[
         base: Base::Home,
         rel_path: ".cursor/mcp.json",
         shape: Shape::McpServers,
-        inherits_env: false,
         next_step: "restart Cursor (or toggle the server in Settings → MCP)",
     },
     Client {
@@ -105,7 +99,6 @@ pub const CLIENTS: &[Client] = &[
         base: Base::Home,
         rel_path: ".codeium/windsurf/mcp_config.json",
         shape: Shape::McpServers,
-        inherits_env: false,
         next_step: "refresh the MCP servers in Windsurf (Cascade → MCP → Refresh) or restart it",
     },
     Client {
@@ -115,7 +108,6 @@ pub const CLIENTS: &[Client] = &[
         base: Base::AppConfig,
         rel_path: "Code/User/mcp.json",
         shape: Shape::VsCode,
-        inherits_env: false,
         next_step: "reload VS Code (Developer: Reload Window); it asks for the key on first start",
     },
     Client {
@@ -125,7 +117,6 @@ pub const CLIENTS: &[Client] = &[
         base: Base::Home,
         rel_path: ".vibe/config.toml",
         shape: Shape::VibeToml,
-        inherits_env: true,
         next_step: "start a new `vibe` session",
     },
 ];

@@ -240,15 +240,13 @@ fn key_note(client: &Client, source: KeySource) -> String {
         KeySource::Prompt => "API key: VS Code asks for it once and keeps it in its secret \
                               storage, never in the file."
             .into(),
-        KeySource::None if client.inherits_env => format!(
-            "API key: not in the file; {} passes your environment, so export {KEY_VAR} \
-             (or rerun with --api-key-file FILE).",
-            client.display
-        ),
+        // Most clients start servers with a trimmed environment (the MCP SDKs pass only
+        // PATH, HOME and the like), so an exported key is not something to count on.
         KeySource::None => format!(
-            "API key: none yet. {} does not pass your shell environment: rerun with \
-             --api-key-file FILE (a file holding the key) or --api-key-env (copies ${KEY_VAR} \
-             into the file). Without a key the tools answer with an error saying so.",
+            "API key: none in the entry. {} may not pass your shell's ${KEY_VAR} to the \
+             server: rerun with --api-key-file FILE (a file holding the key) or --api-key-env \
+             (copies ${KEY_VAR} into the file). Without a key the tools answer with an error \
+             saying so.",
             client.display
         ),
     }
