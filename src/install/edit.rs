@@ -104,17 +104,19 @@ pub fn parse_json(text: &str) -> Result<IndexMap<String, Json>, String> {
     }
     // serde_json's own error carries line and column; the untagged enum's would not.
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-        let hint = if text.contains("//") || text.contains("/*") || e.to_string().contains(",") {
+        // A hint only; a false positive inside a string costs nothing.
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let jsonc = text.contains("//")
+            || text.contains("/*")
+            || compact.contains(",}")
+            || compact.contains(",]");
+        let hint = if jsonc {
             " (comments and trailing commas are not supported: remove them, or add the entry \
              by hand with the snippet from `--print`)"
         } else {
             ""
         };
-        return Err(format!(
-            "is not valid JSON: {e} (line {}, column {}){hint}",
-            e.line(),
-            e.column()
-        ));
+        return Err(format!("is not valid JSON: {e}{hint}"));
     }
     match serde_json::from_str::<Json>(text) {
         Ok(Json::Object(o)) => Ok(o),

@@ -225,6 +225,20 @@ pub fn install(req: &InstallRequest, ctx: &Host) -> anyhow::Result<String> {
     let mut run = vec![entry.command.clone()];
     run.extend(entry.args.iter().cloned());
     out.push(format!("It runs: {}", run.join(" ")));
+    // A `cargo clean` or a switch of branch would break the client without a word.
+    let in_target = ctx.exe.components().any(|c| c.as_os_str() == "target")
+        && ctx
+            .exe
+            .components()
+            .any(|c| c.as_os_str() == "debug" || c.as_os_str() == "release");
+    if in_target {
+        out.push(
+            "Note: this binary is inside a Cargo build directory; install it first \
+             (`cargo install --path .`) and run that one's `install` so the entry survives a \
+             rebuild or `cargo clean`."
+                .into(),
+        );
+    }
     out.push(key_note(client, source));
     out.push(format!("Next: {}.", client.next_step));
     Ok(out.join("\n"))
