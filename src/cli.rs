@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `tools`, `search` and `call`.
+//! The command line: `serve` (the default), `tools`, `search`, `call` and `doctor`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +15,7 @@ Quick start:
   mistral-mcp tools                               what the server exposes
   mistral-mcp search \"run OCR on a PDF\"           which tool fits a task
   mistral-mcp call models_list --args '{}'        run one tool and print its result
+  mistral-mcp doctor                              check config, key, network and MCP clients
   mistral-mcp token new --name ci --read-only     issue an HTTP token (the config keeps its hash)
 
 Environment:
@@ -109,7 +110,24 @@ pub enum Command {
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
     },
+    /// Check the installation: config, API key, network, allowed directories, MCP clients.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor {
+        /// Print JSON (`{"ok": .., "checks": [..]}`) instead of one line per check.
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+const DOCTOR_HELP: &str = "\
+Each line is `ok`, `warn`, `FAIL` or `skip`, with the fix under every FAIL; the exit code is 1
+if anything failed. The key is never printed (at most its length and last 4 characters).
+The key check sends one GET /v1/models (10 s timeout, no retries); nothing is changed.
+
+Examples:
+  mistral-mcp doctor                                  check what the server would use
+  MISTRAL_API_KEY=... mistral-mcp doctor              check a key before putting it in a client
+  mistral-mcp --config ~/.config/mistral-mcp.toml doctor --json   for scripts and CI";
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {

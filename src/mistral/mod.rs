@@ -310,7 +310,9 @@ impl MistralClient {
                     Ok(None) => None,
                     Ok(Some(Ok(chunk))) => Some((Ok(chunk), (body, slot))),
                     Ok(Some(Err(e))) => Some((
-                        Err(UpstreamError::Decode(format!("the response broke off: {e}"))),
+                        Err(UpstreamError::Decode(format!(
+                            "the response broke off: {e}"
+                        ))),
                         (body, slot),
                     )),
                 }
