@@ -2,6 +2,8 @@
 //! clean environment and HOME in a temp dir so the real home (and real client configs) are
 //! never read. No real API is called.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::path::Path;
