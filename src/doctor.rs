@@ -845,15 +845,34 @@ fn check_client(ctx: &Context, client: &ClientConfig) -> Finding {
     };
     let mut entries = Vec::new();
     find_entries(&value, "", &mut entries);
-    let Some((entry, command)) = entries.into_iter().find(|(_, cmd)| runs_mistral_mcp(cmd)) else {
+    let Some(Entry {
+        name: entry,
+        command,
+        ..
+    }) = entries.iter().find(|e| runs_mistral_mcp(&e.command))
+    else {
+        // `docker run ... mistral-mcp`, `npx ...`: the launcher is the client's business.
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.args.iter().any(|a| a.contains("mistral-mcp")))
+        {
+            return Finding::new(
+                C,
+                Status::Ok,
+                format!(
+                    "{name}: entry \"{}\" starts mistral-mcp through {} (not checked further)",
+                    e.name, e.command
+                ),
+            );
+        }
         return Finding::new(
             C,
             Status::Skip,
             format!("{name}: {path} has no entry that runs mistral-mcp"),
         );
     };
-    match locate(ctx, &command) {
-        Some(found) if found == Path::new(&command) => Finding::new(
+    match locate(ctx, command) {
+        Some(found) if found == Path::new(command) => Finding::new(
             C,
             Status::Ok,
             format!("{name}: entry \"{entry}\" runs {command}, which exists"),
@@ -889,17 +908,37 @@ fn runs_mistral_mcp(command: &str) -> bool {
     file.eq_ignore_ascii_case("mistral-mcp") || file.eq_ignore_ascii_case("mistral-mcp.exe")
 }
 
+/// An MCP server entry in a client config: its name, command and arguments.
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    command: String,
+    args: Vec<String>,
+}
+
 /// Every object with a string `command`, named by its key or its `name` field.
-fn find_entries(v: &Value, key: &str, out: &mut Vec<(String, String)>) {
+fn find_entries(v: &Value, key: &str, out: &mut Vec<Entry>) {
     match v {
         Value::Object(map) => {
             if let Some(cmd) = map.get("command").and_then(Value::as_str) {
-                let name = map
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or(key)
-                    .to_string();
-                out.push((name, cmd.to_string()));
+                out.push(Entry {
+                    name: map
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or(key)
+                        .to_string(),
+                    command: cmd.to_string(),
+                    args: map
+                        .get("args")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                });
             }
             for (k, child) in map {
                 find_entries(child, k, out);
@@ -1098,11 +1137,11 @@ mod tests {
         find_entries(&v, "", &mut out);
         let hits: Vec<&str> = out
             .iter()
-            .filter(|(_, c)| runs_mistral_mcp(c))
-            .map(|(n, _)| n.as_str())
+            .filter(|e| runs_mistral_mcp(&e.command))
+            .map(|e| e.name.as_str())
             .collect();
         assert_eq!(hits.len(), 2, "{out:?}");
-        assert!(out.iter().any(|(n, c)| n == "m3" && c == "npx"));
+        assert!(out.iter().any(|e| e.name == "m3" && e.command == "npx"));
     }
 
     #[test]

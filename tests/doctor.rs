@@ -51,6 +51,14 @@ async fn passes_with_a_good_key_and_a_client_entry_that_runs_this_binary() {
             .to_string(),
     )
     .unwrap();
+    // JSONC, as VS Code-family editors write it, and an entry that runs the Docker image.
+    let windsurf = home.path().join(".codeium/windsurf");
+    std::fs::create_dir_all(&windsurf).unwrap();
+    std::fs::write(
+        windsurf.join("mcp_config.json"),
+        "{ // mine\n \"mcpServers\": { \"mistral\": { \"command\": \"docker\",\n \"args\": [\"run\", \"-i\", \"--rm\", \"mistral-mcp\"], }, }, }",
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let dir_arg = dir.path().display().to_string();
     let (out, stdout) = doctor(
@@ -74,6 +82,10 @@ async fn passes_with_a_good_key_and_a_client_entry_that_runs_this_binary() {
     );
     assert!(
         line(&stdout, "ok    client       cursor").contains("which exists"),
+        "{stdout}"
+    );
+    assert!(
+        line(&stdout, "ok    client       windsurf").contains("through docker"),
         "{stdout}"
     );
     assert!(stdout.contains("No problems found."), "{stdout}");
