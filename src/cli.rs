@@ -122,7 +122,8 @@ pub enum Command {
 const DOCTOR_HELP: &str = "\
 Each line is `ok`, `warn`, `FAIL` or `skip`, with the fix under every FAIL; the exit code is 1
 if anything failed. The key is never printed (at most its length and last 4 characters).
-The key check sends one GET /v1/models (10 s timeout, no retries); nothing is changed.
+The key check sends one GET /v1/models (10 s timeout, no retries). Nothing is changed: an
+allowed directory is tested for writing with a probe file that is removed at once.
 
 Examples:
   mistral-mcp doctor                                  check what the server would use
