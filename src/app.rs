@@ -104,6 +104,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print(&msg)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Doctor { json }) => {
+            let (report, code) = crate::doctor::run(overrides, json).await?;
+            print(&report)?;
+            Ok(code)
+        }
         Some(Command::Call { tool, args }) => {
             let server = build_server(&Config::load(&overrides)?)?;
             let args: JsonObject = match serde_json::from_str::<Value>(&args)

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `tools`, `search`, `call`, `token` and
-//! `install`/`uninstall`.
+//! The command line: `serve` (the default), `tools`, `search`, `call`, `token`, `doctor`
+//! and `install`/`uninstall`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ Quick start:
   mistral-mcp tools                               what the server exposes
   mistral-mcp search \"run OCR on a PDF\"           which tool fits a task
   mistral-mcp call models_list --args '{}'        run one tool and print its result
+  mistral-mcp doctor                              check config, key, network and MCP clients
   mistral-mcp token new --name ci --read-only     issue an HTTP token (the config keeps its hash)
   mistral-mcp install claude-desktop              add this binary to a client's MCP config
 
@@ -111,12 +112,30 @@ pub enum Command {
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
     },
+    /// Check the installation: config, API key, network, allowed directories, MCP clients.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor {
+        /// Print JSON (`{"ok": .., "checks": [..]}`) instead of one line per check.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add this binary to an MCP client's configuration (one entry; the rest is kept).
     #[command(after_help = INSTALL_HELP)]
     Install(InstallArgs),
     /// Remove the entry `install` added (by name) and nothing else.
     Uninstall(UninstallArgs),
 }
+
+const DOCTOR_HELP: &str = "\
+Each line is `ok`, `warn`, `FAIL` or `skip`, with the fix under every FAIL; the exit code is 1
+if anything failed. The key is never printed (at most its length and last 4 characters).
+The key check sends one GET /v1/models (10 s timeout, no retries). Nothing is changed: an
+allowed directory is tested for writing with a probe file that is removed at once.
+
+Examples:
+  mistral-mcp doctor                                  check what the server would use
+  MISTRAL_API_KEY=... mistral-mcp doctor              check a key before putting it in a client
+  mistral-mcp --config ~/.config/mistral-mcp.toml doctor --json   for scripts and CI";
 
 const INSTALL_HELP: &str = "\
 Examples:

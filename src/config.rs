@@ -289,7 +289,13 @@ impl Config {
         Self::resolve(file, overrides, env)
     }
 
-    fn resolve(file: FileConfig, o: &Overrides, env: EnvLookup<'_>) -> anyhow::Result<Self> {
+    /// Builds the configuration from an already parsed file (`doctor` parses it itself, to
+    /// report each problem on its own line).
+    pub(crate) fn resolve(
+        file: FileConfig,
+        o: &Overrides,
+        env: EnvLookup<'_>,
+    ) -> anyhow::Result<Self> {
         let m = file.mistral;
         let api_key = resolve_api_key(o, &m, env)?;
         let base_url = o

@@ -13,6 +13,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod install;
 pub mod localfs;
 pub mod metrics;
