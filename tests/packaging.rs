@@ -263,14 +263,18 @@ fn published_crate_ships_what_the_build_needs_and_no_test_data() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
+    // The two pattern shapes `include` uses: `/dir/**/*.ext` (any depth), `/dir/*.ext` (one
+    // level), and plain paths.
     let shipped = |path: &str| {
         include.iter().any(|pat| {
             let pat = pat.trim_start_matches('/');
-            match pat.split_once("**") {
-                Some((dir, suffix)) => {
-                    path.starts_with(dir) && path.ends_with(suffix.trim_start_matches("/*"))
-                }
-                None => pat == path,
+            if let Some((dir, ext)) = pat.split_once("/**/*") {
+                path.starts_with(&format!("{dir}/")) && path.ends_with(ext)
+            } else if let Some((dir, ext)) = pat.split_once("/*") {
+                path.strip_prefix(&format!("{dir}/"))
+                    .is_some_and(|rest| !rest.contains('/') && rest.ends_with(ext))
+            } else {
+                pat == path
             }
         })
     };
@@ -299,6 +303,7 @@ fn published_crate_ships_what_the_build_needs_and_no_test_data() {
         "bench/Cargo.toml",
         "tests/data/intents-heldout.tsv",
         "packaging/mcpb/manifest.json",
+        "scripts/test",
     ] {
         assert!(
             !shipped(path),
