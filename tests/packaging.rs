@@ -369,10 +369,14 @@ fn release_config_covers_every_platform_and_matches_binstall() {
     assert_eq!(dist["unix-archive"].as_str(), Some(".tar.xz"));
     assert_eq!(binstall["pkg-fmt"].as_str(), Some("txz"));
     assert_eq!(dist["windows-archive"].as_str(), Some(".zip"));
+    let windows = &binstall["overrides"]["x86_64-pc-windows-msvc"];
+    assert_eq!(windows["pkg-fmt"].as_str(), Some("zip"));
+    // dist wraps .tar.xz contents in `<name>-<target>/` but puts a .zip's at its root.
     assert_eq!(
-        binstall["overrides"]["x86_64-pc-windows-msvc"]["pkg-fmt"].as_str(),
-        Some("zip")
+        binstall["bin-dir"].as_str(),
+        Some("{ name }-{ target }/{ bin }{ binary-ext }")
     );
+    assert_eq!(windows["bin-dir"].as_str(), Some("{ bin }{ binary-ext }"));
     assert!(
         binstall["pkg-url"]
             .as_str()
