@@ -143,6 +143,7 @@ impl std::fmt::Debug for MistralClient {
 
 impl MistralClient {
     pub fn new(cfg: &UpstreamConfig) -> anyhow::Result<Self> {
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -500,6 +501,13 @@ async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Body, 
         buf.extend_from_slice(&chunk);
     }
     Ok(Body::Whole(Bytes::from(buf)))
+}
+
+/// Makes ring the process's TLS crypto provider, once; every HTTPS client the server
+/// builds (Mistral, the OAuth issuer) takes it from there. Harmless when one is already
+/// installed (tests link a second provider through their own HTTP clients).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A held slot under the concurrency cap.

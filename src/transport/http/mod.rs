@@ -58,6 +58,7 @@ pub fn oauth_validator(cfg: &HttpConfig) -> anyhow::Result<Option<OAuthValidator
     let Some(oauth) = &cfg.oauth else {
         return Ok(None);
     };
+    crate::mistral::install_tls_provider();
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .user_agent(concat!("mistral-mcp/", env!("CARGO_PKG_VERSION")))
