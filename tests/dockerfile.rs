@@ -5,8 +5,9 @@
 //! empty temp folder standing in for `/`. COPY copies exactly what it names from the
 //! repository (after checking `.dockerignore` lets it into the build context); RUN lines
 //! run under `sh` with a `cargo` stand-in on PATH that turns `cargo build` into
-//! `cargo fetch --locked --offline` (cargo's strict manifest check: every declared target
-//! must exist, and Cargo.lock must be current) plus a check that each `--bin` exists.
+//! `cargo fetch --locked --target <host>` (cargo's strict manifest check: every declared
+//! target must exist, and Cargo.lock must be current; only the host's dependencies, which
+//! the test build already downloaded) plus a check that each `--bin` exists.
 //! After the last RUN, every target and every `include_str!`/`include_bytes!` file the
 //! sources name must be present.
 //!
@@ -188,7 +189,8 @@ case "$1" in
   build|check|install) ;;
   *) echo "dockerfile replay: no stand-in for cargo $1" >&2; exit 97 ;;
 esac
-"$REAL_CARGO" fetch --locked --offline --quiet || exit $?
+host="$(rustc -vV | sed -n 's/^host: //p')"
+"$REAL_CARGO" fetch --locked --offline --quiet --target "$host" || exit $?
 prev=""
 for a in "$@"; do
   if [ "$prev" = "--bin" ]; then
