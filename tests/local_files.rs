@@ -262,17 +262,6 @@ async fn a_download_stopped_by_the_call_budget_leaves_no_partial_file() {
     assert!(!target.exists(), "the reserved file was removed");
 }
 
-/// Peak resident memory of a process so far, in bytes (`VmHWM`).
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status");
-    kib * 1024
-}
-
 #[tokio::test]
 async fn a_200_mib_download_streams_to_disk_in_bounded_memory() {
     const SIZE: u64 = 200 * 1024 * 1024;
@@ -307,7 +296,7 @@ async fn a_200_mib_download_streams_to_disk_in_bounded_memory() {
     });
     let pid = transport.id().unwrap();
     let client = RecordingClient::default().serve(transport).await.unwrap();
-    let before = peak_rss(pid);
+    let before = common::peak_rss(pid);
 
     let target = dir.path().join("big.bin");
     let args = json!({"file_id": FILE_ID, "save_to": path_arg(&target)});
@@ -318,7 +307,7 @@ async fn a_200_mib_download_streams_to_disk_in_bounded_memory() {
         )
         .await
         .unwrap();
-    let peak = peak_rss(pid);
+    let peak = common::peak_rss(pid);
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
     assert_eq!(std::fs::metadata(&target).unwrap().len(), SIZE);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);

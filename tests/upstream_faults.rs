@@ -318,12 +318,7 @@ async fn peak_rss_for_json_answer(body_mib: u64, config: &str) -> (RawAnswer, u6
     tokio::time::timeout(Duration::from_secs(600), read)
         .await
         .expect("no answer within 600s");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let hwm_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
+    let hwm_kib = common::peak_rss(pid) / 1024;
     let head = String::from_utf8_lossy(&answer[..answer.len().min(600)]).to_string();
     let is_error = head.contains("\"isError\":true") || {
         let tail = &answer[answer.len().saturating_sub(200)..];

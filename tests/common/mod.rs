@@ -618,6 +618,17 @@ fn model_card(id: &str) -> Value {
            "name": id, "description": "A small model", "max_context_length": 131072, "aliases": [], "type": "base"})
 }
 
+/// Peak resident memory of a process so far, in bytes (`VmHWM` in /proc/<pid>/status).
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kib * 1024
+}
+
 /// Environment for a server process pointed at the fake.
 pub fn server_env(fake: &FakeMistral) -> Vec<(String, String)> {
     vec![
