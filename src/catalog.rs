@@ -43,6 +43,19 @@ pub struct ToolsetDef {
 #[serde(deny_unknown_fields)]
 struct ToolEntry {
     name: Option<String>,
+    /// `"METHOD /path"` as the spec keys it (a `#fragment` included).
+    operation: String,
+    /// The request and its `run` are written by hand in `src/ops/<area>.rs` instead of
+    /// generated from the spec.
+    #[serde(default)]
+    hand_written: bool,
+    /// `read`, `inference`, `write` or `destructive`, where the method's default is wrong.
+    effect: Option<String>,
+    /// Where the method's default (all but POST) is wrong.
+    idempotent: Option<bool>,
+    /// Help for input fields, by field name: what agents read beside the schema.
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
     toolset: String,
     title: String,
     description: String,
@@ -192,7 +205,7 @@ impl Catalog {
             let Some(op) = by_id.remove(id.as_str()) else {
                 bail!("tools.toml describes `{id}`, but no operation has that id");
             };
-            let name = e.name.unwrap_or_else(|| id.clone());
+            let name = e.name.clone().unwrap_or_else(|| id.clone());
             validate_name(&name)?;
             if !names.insert(name.clone()) {
                 bail!("two tools are named `{name}`");
@@ -206,6 +219,8 @@ impl Catalog {
             if META_TOOLS.contains(&name.as_str()) {
                 bail!("`{name}` is reserved for a built-in tool");
             }
+            check_mechanics(&id, &e, &op)?;
+            let op = with_field_help(&id, op, &e.fields)?;
             tools.push(ToolDef {
                 name,
                 toolset: e.toolset,
@@ -251,6 +266,96 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// The catalog's view of an operation must agree with the operation itself: the route,
+/// whether it is generated, its effect and idempotency.
+fn check_mechanics(id: &str, e: &ToolEntry, op: &OpEntry) -> anyhow::Result<()> {
+    let spec = op.spec;
+    let operation = e.operation.split('#').next().unwrap_or(&e.operation);
+    if operation != spec.operation() {
+        bail!(
+            "tools.toml says `{id}` is `{}`, but the operation sends `{}`",
+            e.operation,
+            spec.operation()
+        );
+    }
+    if e.hand_written == op.generated {
+        bail!(
+            "tools.toml says `{id}` is {}, but it is {}; fix `hand_written` (and run scripts/generate)",
+            if e.hand_written {
+                "hand-written"
+            } else {
+                "generated"
+            },
+            if op.generated {
+                "generated"
+            } else {
+                "hand-written"
+            },
+        );
+    }
+    if let Some(effect) = &e.effect {
+        let actual = match spec.effect {
+            Effect::Read => "read",
+            Effect::Inference => "inference",
+            Effect::Write => "write",
+            Effect::Destructive => "destructive",
+        };
+        if effect != actual {
+            bail!(
+                "tools.toml gives `{id}` effect `{effect}`, but the operation declares `{actual}`"
+            );
+        }
+    }
+    if let Some(idempotent) = e.idempotent
+        && idempotent != spec.idempotent
+    {
+        bail!(
+            "tools.toml gives `{id}` idempotent = {idempotent}, but the operation declares the opposite"
+        );
+    }
+    Ok(())
+}
+
+/// Puts `tools.toml`'s field help into the input schema, before any generated note (an open
+/// enum's known values). A help line for a field the schema does not have is an error.
+fn with_field_help(
+    id: &str,
+    mut op: OpEntry,
+    help: &BTreeMap<String, String>,
+) -> anyhow::Result<OpEntry> {
+    if help.is_empty() {
+        return Ok(op);
+    }
+    let mut schema = (*op.input_schema).clone();
+    let Some(serde_json::Value::Object(props)) = schema.get_mut("properties") else {
+        bail!("`{id}` has field help but no input fields");
+    };
+    for (field, text) in help {
+        let prop = match props.get_mut(field) {
+            // A free JSON value's schema can be `true`: it becomes an object to hold the help.
+            Some(p @ serde_json::Value::Bool(true)) => {
+                *p = serde_json::Value::Object(serde_json::Map::new());
+                p
+            }
+            Some(p) => p,
+            None => bail!(
+                "tools.toml has help for `{id}` field `{field}`, which the tool does not have"
+            ),
+        };
+        let Some(prop) = prop.as_object_mut() else {
+            bail!("`{id}` field `{field}` has a schema that cannot carry help");
+        };
+        let text = text.trim();
+        let merged = match prop.get("description").and_then(|d| d.as_str()) {
+            Some(note) => format!("{text} {note}"),
+            None => text.to_string(),
+        };
+        prop.insert("description".into(), serde_json::Value::String(merged));
+    }
+    op.input_schema = Arc::new(schema);
+    Ok(op)
 }
 
 /// Names of the built-in discovery tools.

@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// Read the Mistral API key from this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,
+    /// Read the organization's admin API key from this file: it turns on the admin toolset.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub admin_api_key_file: Option<PathBuf>,
     /// Mistral API base URL.
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
@@ -226,6 +229,7 @@ impl GlobalArgs {
         Overrides {
             config_file: self.config.clone(),
             api_key_file: self.api_key_file.clone(),
+            admin_api_key_file: self.admin_api_key_file.clone(),
             base_url: self.base_url.clone(),
             mode: self.tools,
             toolsets: self.toolsets.clone(),

@@ -25,6 +25,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
 pub mod env {
     pub const API_KEY: &str = "MISTRAL_API_KEY";
     pub const API_KEY_FILE: &str = "MISTRAL_API_KEY_FILE";
+    pub const ADMIN_API_KEY: &str = "MISTRAL_ADMIN_API_KEY";
+    pub const ADMIN_API_KEY_FILE: &str = "MISTRAL_ADMIN_API_KEY_FILE";
     pub const BASE_URL: &str = "MISTRAL_BASE_URL";
     pub const CONFIG: &str = "MISTRAL_MCP_CONFIG";
     pub const ALLOWED_DIRS: &str = "MISTRAL_MCP_ALLOWED_DIRS";
@@ -64,6 +66,8 @@ pub struct MistralSection {
     /// Prefer `api_key_file` or the environment: a key in a config file is easy to leak.
     pub api_key: Option<SecretString>,
     pub api_key_file: Option<PathBuf>,
+    /// The organization's admin key, for the admin toolset only; never in the file itself.
+    pub admin_api_key_file: Option<PathBuf>,
     pub base_url: Option<String>,
     pub timeout_secs: Option<u64>,
     pub connect_timeout_secs: Option<u64>,
@@ -153,6 +157,8 @@ struct TokensFile {
 pub struct UpstreamConfig {
     pub base_url: url::Url,
     pub api_key: Option<SecretString>,
+    /// Admin-scoped key; without it the admin toolset is off.
+    pub admin_api_key: Option<SecretString>,
     /// Total time for one attempt of a non-streaming request, body included.
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -255,6 +261,7 @@ pub struct Config {
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub api_key_file: Option<PathBuf>,
+    pub admin_api_key_file: Option<PathBuf>,
     pub base_url: Option<String>,
     pub mode: Option<ToolMode>,
     pub toolsets: Option<Vec<String>>,
@@ -298,6 +305,7 @@ impl Config {
     ) -> anyhow::Result<Self> {
         let m = file.mistral;
         let api_key = resolve_api_key(o, &m, env)?;
+        let admin_api_key = resolve_admin_api_key(o, &m, env)?;
         let base_url = o
             .base_url
             .clone()
@@ -327,6 +335,7 @@ impl Config {
         let upstream = UpstreamConfig {
             base_url,
             api_key,
+            admin_api_key,
             timeout: Duration::from_secs(o.timeout_secs.or(m.timeout_secs).unwrap_or(300)),
             connect_timeout: Duration::from_secs(m.connect_timeout_secs.unwrap_or(10)),
             stream_idle_timeout: Duration::from_secs(m.stream_idle_timeout_secs.unwrap_or(60)),
@@ -508,6 +517,28 @@ fn resolve_api_key(
         .as_ref()
         .filter(|k| !k.expose_secret().trim().is_empty())
         .cloned())
+}
+
+/// Order: `--admin-api-key-file`, `MISTRAL_ADMIN_API_KEY`, `MISTRAL_ADMIN_API_KEY_FILE`,
+/// then `[mistral] admin_api_key_file`.
+fn resolve_admin_api_key(
+    o: &Overrides,
+    m: &MistralSection,
+    env: EnvLookup<'_>,
+) -> anyhow::Result<Option<SecretString>> {
+    if let Some(path) = &o.admin_api_key_file {
+        return read_key_file(path).map(Some);
+    }
+    if let Some(key) = env(env::ADMIN_API_KEY).filter(|k| !k.trim().is_empty()) {
+        return Ok(Some(SecretString::from(key.trim().to_string())));
+    }
+    match env(env::ADMIN_API_KEY_FILE)
+        .map(PathBuf::from)
+        .or(m.admin_api_key_file.clone())
+    {
+        Some(path) => read_key_file(&path).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn read_key_file(path: &Path) -> anyhow::Result<SecretString> {

@@ -513,7 +513,9 @@ async fn key_works(ctx: &Context) -> Vec<Finding> {
         method: Method::Get,
         path: "/v1/models".to_string(),
         query: Vec::new(),
+        headers: Vec::new(),
         body: RequestBody::None,
+        auth: crate::mistral::Auth::Key,
         retry_server_errors: false,
     };
     let started = Instant::now();

@@ -132,6 +132,13 @@ pub enum UpstreamError {
          or set [mistral] api_key_file in the config file; then restart the server."
     )]
     NoApiKey,
+    #[error(
+        "This is an admin operation and needs the organization's admin API key, which this \
+         server does not have. Create one in the admin console, then set \
+         MISTRAL_ADMIN_API_KEY (or --admin-api-key-file, or [mistral] admin_api_key_file) \
+         and restart the server."
+    )]
+    NoAdminKey,
     #[error("{}", describe_status(*status, body, *retry_after, *attempts))]
     Status {
         status: u16,
@@ -200,6 +207,7 @@ impl UpstreamError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::NoApiKey => "no_api_key",
+            Self::NoAdminKey => "no_admin_key",
             Self::Status { status: 429, .. } => "rate_limited",
             Self::Status {
                 status: 401 | 403, ..

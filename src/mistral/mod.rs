@@ -77,13 +77,28 @@ pub enum RequestBody {
     Multipart(Vec<(String, FormField)>),
 }
 
+/// Which key a request carries, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// The API key as `Authorization: Bearer`.
+    Key,
+    /// The API key in an `x-api-key` header (the spec's user-context operations).
+    KeyHeader,
+    /// The organization's admin key. The spec says bearer and Mistral's admin docs say
+    /// `x-api-key`; the key goes in both, so either reading is served.
+    Admin,
+}
+
 /// A fully resolved upstream request: path parameters substituted and encoded.
 #[derive(Debug, Clone)]
 pub struct UpstreamRequest {
     pub method: Method,
     pub path: String,
     pub query: Vec<(String, String)>,
+    /// Extra headers from the operation's header parameters (`Last-Event-ID`).
+    pub headers: Vec<(String, String)>,
     pub body: RequestBody,
+    pub auth: Auth,
     /// Whether a 5xx may be retried. False for writes that are not idempotent, where a
     /// retry after a server error could create the resource twice.
     pub retry_server_errors: bool,
@@ -125,6 +140,7 @@ pub struct MistralClient {
     slots: Arc<Semaphore>,
     base_url: url::Url,
     api_key: Option<SecretString>,
+    admin_api_key: Option<SecretString>,
     timeout: Duration,
     stream_idle_timeout: Duration,
     retry: RetryPolicy,
@@ -149,7 +165,7 @@ impl MistralClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("mistral-mcp/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        if let Some(key) = &cfg.api_key {
+        for key in [&cfg.api_key, &cfg.admin_api_key].into_iter().flatten() {
             crate::redact::register(key);
         }
         Ok(Self {
@@ -157,6 +173,7 @@ impl MistralClient {
             slots: Arc::new(Semaphore::new(cfg.max_concurrent_requests.max(1))),
             base_url: cfg.base_url.clone(),
             api_key: cfg.api_key.clone(),
+            admin_api_key: cfg.admin_api_key.clone(),
             timeout: cfg.timeout,
             stream_idle_timeout: cfg.stream_idle_timeout,
             retry: cfg.retry.clone(),
@@ -176,6 +193,10 @@ impl MistralClient {
 
     pub fn has_api_key(&self) -> bool {
         self.api_key.is_some()
+    }
+
+    pub fn has_admin_api_key(&self) -> bool {
+        self.admin_api_key.is_some()
     }
 
     pub fn stream_idle_timeout(&self) -> Duration {
@@ -204,13 +225,26 @@ impl MistralClient {
         key: &SecretString,
         timeout: Option<Duration>,
     ) -> Result<reqwest::RequestBuilder, UpstreamError> {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
-            .map_err(|_| UpstreamError::NoApiKey)?;
-        auth.set_sensitive(true);
+        let secret = |text: String| {
+            let mut value = HeaderValue::from_str(&text).map_err(|_| UpstreamError::NoApiKey)?;
+            value.set_sensitive(true);
+            Ok::<_, UpstreamError>(value)
+        };
         let mut b = self
             .http
-            .request(req.method.to_reqwest(), self.url(&req.path))
-            .header(AUTHORIZATION, auth);
+            .request(req.method.to_reqwest(), self.url(&req.path));
+        if req.auth != Auth::KeyHeader {
+            b = b.header(
+                AUTHORIZATION,
+                secret(format!("Bearer {}", key.expose_secret()))?,
+            );
+        }
+        if req.auth != Auth::Key {
+            b = b.header("x-api-key", secret(key.expose_secret().to_string())?);
+        }
+        for (name, value) in &req.headers {
+            b = b.header(name.as_str(), value.as_str());
+        }
         if let Some(t) = timeout {
             b = b.timeout(t);
         }
@@ -352,7 +386,13 @@ impl MistralClient {
         timeout: Option<Duration>,
         streaming: bool,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let key = self.api_key.as_ref().ok_or(UpstreamError::NoApiKey)?;
+        let key = match req.auth {
+            Auth::Admin => self
+                .admin_api_key
+                .as_ref()
+                .ok_or(UpstreamError::NoAdminKey)?,
+            Auth::Key | Auth::KeyHeader => self.api_key.as_ref().ok_or(UpstreamError::NoApiKey)?,
+        };
         let started = Instant::now();
         let mut attempt: u32 = 0;
         loop {

@@ -266,7 +266,9 @@ impl Operation for Transcribe {
             method: spec.method,
             path: spec.path.to_string(),
             query: Vec::new(),
+            headers: Vec::new(),
             body: RequestBody::Multipart(fields),
+            auth: crate::mistral::Auth::Key,
             retry_server_errors: spec.retry_server_errors(),
         };
         let out = if stream {

@@ -92,7 +92,9 @@ pub async fn upload(
         method: spec.method,
         path: spec.path.to_string(),
         query: Vec::new(),
+        headers: Vec::new(),
         body: RequestBody::Multipart(fields),
+        auth: crate::mistral::Auth::Key,
         retry_server_errors: spec.retry_server_errors(),
     };
     let response = ctx.send(&request).await?;

@@ -572,13 +572,11 @@ pub struct UnshareLibrary {
 
 impl Operation for UnshareLibrary {
     // This DELETE names the access to remove in a JSON body.
-    const SPEC: OpSpec = OpSpec {
-        json_body: true,
-        ..OpSpec::delete(
-            "libraries_accesses_unshare",
-            "/v1/libraries/{library_id}/share",
-        )
-    };
+    const SPEC: OpSpec = OpSpec::delete(
+        "libraries_accesses_unshare",
+        "/v1/libraries/{library_id}/share",
+    )
+    .json_body();
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod embeddings;
 pub mod files;
 pub mod fim;
 pub mod fine_tuning;
+pub mod generated;
 pub mod libraries;
 pub mod models;
 pub mod ocr;
@@ -46,7 +47,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::Grant;
 use crate::localfs::LocalFiles;
 use crate::mistral::{
-    Method, MistralClient, RequestBody, UpstreamError, UpstreamRequest, UpstreamResponse,
+    Auth, Method, MistralClient, RequestBody, UpstreamError, UpstreamRequest, UpstreamResponse,
 };
 
 /// What an operation does to the world; drives the MCP annotations and the retry policy.
@@ -62,7 +63,39 @@ pub enum Effect {
     Destructive,
 }
 
-/// Everything fixed about an operation, declared once beside its request type.
+/// Where the fields left after path, query and headers go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// No body; a leftover field is a bug.
+    None,
+    /// The leftover fields form a JSON object.
+    Json,
+    /// This one field's value is the whole JSON body (the spec's array bodies).
+    Whole(&'static str),
+}
+
+/// How a list operation pages, so its result can say how to get the next page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    None,
+    /// `page` (from 0) and `page_size`.
+    Numbered,
+    /// An opaque `cursor` from the previous answer.
+    Cursor,
+}
+
+/// Whether Mistral answers with Server-Sent Events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streaming {
+    Never,
+    /// When the request sets `stream: true`.
+    IfRequested,
+    /// Always: the answer is an event stream.
+    Always,
+}
+
+/// Everything fixed about an operation, declared once beside its request type (or
+/// generated from the spec into `generated/`).
 #[derive(Debug, Clone, Copy)]
 pub struct OpSpec {
     /// Catalog key (`tools.toml`) and default tool name.
@@ -72,25 +105,37 @@ pub struct OpSpec {
     pub path: &'static str,
     /// Fields sent in the query string.
     pub query: &'static [&'static str],
+    /// Fields sent as headers: (field, header name).
+    pub headers: &'static [(&'static str, &'static str)],
     pub effect: Effect,
     /// Repeating the call has no further effect.
     pub idempotent: bool,
-    /// Whether leftover fields form a JSON body.
-    pub json_body: bool,
+    pub body: Body,
+    pub paging: Paging,
+    pub streaming: Streaming,
+    /// Which key Mistral expects.
+    pub auth: Auth,
 }
 
 impl OpSpec {
     const fn new(id: &'static str, method: Method, path: &'static str, effect: Effect) -> Self {
         let idempotent = !matches!(method, Method::Post);
-        let json_body = matches!(method, Method::Post | Method::Put | Method::Patch);
+        let body = match method {
+            Method::Post | Method::Put | Method::Patch => Body::Json,
+            Method::Get | Method::Delete => Body::None,
+        };
         Self {
             id,
             method,
             path,
             query: &[],
+            headers: &[],
             effect,
             idempotent,
-            json_body,
+            body,
+            paging: Paging::None,
+            streaming: Streaming::Never,
+            auth: Auth::Key,
         }
     }
     pub const fn get(id: &'static str, path: &'static str) -> Self {
@@ -112,6 +157,10 @@ impl OpSpec {
         self.query = fields;
         self
     }
+    pub const fn headers(mut self, fields: &'static [(&'static str, &'static str)]) -> Self {
+        self.headers = fields;
+        self
+    }
     pub const fn effect(mut self, effect: Effect) -> Self {
         self.effect = effect;
         self
@@ -120,8 +169,39 @@ impl OpSpec {
         self.idempotent = true;
         self
     }
+    pub const fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
     pub const fn no_body(mut self) -> Self {
-        self.json_body = false;
+        self.body = Body::None;
+        self
+    }
+    /// A JSON body on a method that usually has none (a DELETE naming what to remove).
+    pub const fn json_body(mut self) -> Self {
+        self.body = Body::Json;
+        self
+    }
+    pub const fn whole_body(mut self, field: &'static str) -> Self {
+        self.body = Body::Whole(field);
+        self
+    }
+    pub const fn paged(mut self, paging: Paging) -> Self {
+        self.paging = paging;
+        self
+    }
+    pub const fn streaming(mut self, streaming: Streaming) -> Self {
+        self.streaming = streaming;
+        self
+    }
+    /// Needs the organization's admin key.
+    pub const fn admin(mut self) -> Self {
+        self.auth = Auth::Admin;
+        self
+    }
+    /// Takes the key in an `x-api-key` header.
+    pub const fn key_header(mut self) -> Self {
+        self.auth = Auth::KeyHeader;
         self
     }
 
@@ -163,18 +243,58 @@ pub trait Operation: DeserializeOwned + Serialize + JsonSchema + Send + Sync + '
     /// Performs the operation. The default sends `self` as described by [`Self::SPEC`] and
     /// returns Mistral's JSON.
     fn run(self, ctx: CallContext) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send {
-        async move {
-            let request = build_request(&Self::SPEC, &self)?;
-            let response = ctx.send(&request).await?;
-            ToolOutput::from_response(&response, &ctx)
-        }
+        async move { perform(&Self::SPEC, &self, &ctx).await }
     }
+}
+
+/// What every operation without special behaviour does, driven by its [`OpSpec`]: send the
+/// request, read the answer (or its event stream, as progress), and say how to get the
+/// next page.
+pub async fn perform<T: Serialize>(
+    spec: &OpSpec,
+    request: &T,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
+    let upstream = build_request(spec, request)?;
+    let streams = match spec.streaming {
+        Streaming::Never => false,
+        Streaming::Always => true,
+        Streaming::IfRequested => {
+            matches!(&upstream.body, RequestBody::Json(b) if b.get("stream") == Some(&Value::Bool(true)))
+        }
+    };
+    if streams {
+        return stream::collect_events(ctx, &upstream).await;
+    }
+    let response = ctx.send(&upstream).await?;
+    let out = ToolOutput::from_response(&response, ctx)?;
+    let query = |name: &str| {
+        upstream
+            .query
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+    };
+    Ok(match spec.paging {
+        Paging::None => out,
+        Paging::Numbered => out.with_next_page(
+            query("page").unwrap_or(0),
+            query("page_size").unwrap_or(DEFAULT_PAGE_SIZE),
+        ),
+        Paging::Cursor => out.with_next_cursor(
+            query("page_size")
+                .map(|n| ("page_size", n))
+                .or(query("limit").map(|n| ("limit", n))),
+        ),
+    })
 }
 
 /// A registered operation: its spec, its input schema and a type-erased entry point.
 pub struct OpEntry {
     pub spec: &'static OpSpec,
     pub input_schema: Arc<JsonObject>,
+    /// Generated from the spec (`generated/`) rather than written by hand.
+    pub generated: bool,
     invoke: fn(JsonObject, CallContext) -> BoxFuture<'static, Result<ToolOutput, ToolError>>,
 }
 
@@ -192,6 +312,7 @@ pub fn entry<O: Operation>() -> OpEntry {
     OpEntry {
         spec: &O::SPEC,
         input_schema: Arc::new(crate::schema::input_schema::<O>()),
+        generated: false,
         invoke: invoke::<O>,
     }
 }
@@ -222,6 +343,13 @@ pub fn registry() -> Vec<OpEntry> {
         batch::entries(),
         fine_tuning::entries(),
         libraries::entries(),
+        generated::entries()
+            .into_iter()
+            .map(|e| OpEntry {
+                generated: true,
+                ..e
+            })
+            .collect(),
     ]
     .into_iter()
     .flatten()
@@ -406,22 +534,35 @@ pub fn build_request<T: Serialize>(
             query.push((name.to_string(), value));
         }
     }
-    let body = if spec.json_body {
-        RequestBody::Json(Value::Object(fields))
-    } else if fields.is_empty() {
-        RequestBody::None
-    } else {
-        let names: Vec<&String> = fields.keys().collect();
-        return Err(ToolError::Internal(format!(
-            "{}: fields {names:?} have no place in the request",
-            spec.id
-        )));
+    let mut headers = Vec::new();
+    for &(name, header) in spec.headers {
+        match fields.remove(name) {
+            None | Some(Value::Null) => {}
+            Some(value) => headers.push((header.to_string(), query_value(value))),
+        }
+    }
+    let body = match spec.body {
+        Body::Json => RequestBody::Json(Value::Object(fields)),
+        Body::Whole(name) => match fields.remove(name) {
+            Some(value) => RequestBody::Json(value),
+            None => RequestBody::None,
+        },
+        Body::None if fields.is_empty() => RequestBody::None,
+        Body::None => {
+            let names: Vec<&String> = fields.keys().collect();
+            return Err(ToolError::Internal(format!(
+                "{}: fields {names:?} have no place in the request",
+                spec.id
+            )));
+        }
     };
     Ok(UpstreamRequest {
         method: spec.method,
         path,
         query,
+        headers,
         body,
+        auth: spec.auth,
         retry_server_errors: spec.retry_server_errors(),
     })
 }
@@ -531,11 +672,7 @@ impl ToolOutput {
     /// items remain, judged by `pagination.has_more` or `total` when Mistral sends them, else
     /// by a full page.
     pub fn with_next_page(mut self, page: u32, page_size: u32) -> Self {
-        let shown = self
-            .structured
-            .get("data")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len) as u64;
+        let shown = first_list_len(&self.structured) as u64;
         let has_more = self
             .structured
             .pointer("/pagination/has_more")
@@ -552,6 +689,20 @@ impl ToolOutput {
                 "next_page".into(),
                 json!({ "page": page + 1, "page_size": page_size }),
             );
+        }
+        self
+    }
+
+    /// For cursor-paged lists: adds `next_page` (the arguments for the next call) when the
+    /// answer carries a non-empty `next_cursor`, at its top or one object down.
+    pub fn with_next_cursor(mut self, size: Option<(&str, u32)>) -> Self {
+        let cursor = next_cursor(&self.structured).map(str::to_string);
+        if let (Some(cursor), Value::Object(o)) = (cursor, &mut self.structured) {
+            let mut next = json!({ "cursor": cursor });
+            if let Some((name, size)) = size {
+                next[name] = json!(size);
+            }
+            o.insert("next_page".into(), next);
         }
         self
     }
@@ -599,6 +750,41 @@ impl ToolOutput {
 
 /// Results whose JSON text is larger than this are not repeated in `structuredContent`.
 pub const MAX_DUPLICATED_RESULT_BYTES: usize = 1024 * 1024;
+
+/// Length of a list answer's items: `data`, else the first array at the top or one object
+/// down (`{"campaigns": [...]}`, `{"completion_events": {"results": [...]}}`).
+fn first_list_len(value: &Value) -> usize {
+    if let Some(items) = value.get("data").and_then(Value::as_array) {
+        return items.len();
+    }
+    let Some(obj) = value.as_object() else {
+        return 0;
+    };
+    obj.values()
+        .find_map(Value::as_array)
+        .or_else(|| {
+            obj.values()
+                .filter_map(Value::as_object)
+                .find_map(|inner| inner.values().find_map(Value::as_array))
+        })
+        .map_or(0, Vec::len)
+}
+
+/// The cursor of the next page: `next_cursor` at the top or one object down.
+fn next_cursor(value: &Value) -> Option<&str> {
+    fn found(v: &Value) -> Option<&str> {
+        v.get("next_cursor")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+    }
+    found(value).or_else(|| {
+        value
+            .as_object()?
+            .values()
+            .filter(|v| v.is_object())
+            .find_map(found)
+    })
+}
 
 /// Legacy MCP clients only accept object `structuredContent`; lists and scalars are wrapped.
 fn object_root(value: Value) -> Value {

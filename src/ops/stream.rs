@@ -42,6 +42,9 @@ pub enum Terminal {
     DoneSentinel,
     /// An event of this name; it is handed to the callback, then reading stops.
     Event(&'static str),
+    /// No marker: the stream is whole when the connection closes cleanly (workflow event
+    /// and log streams). A stream that never closes is cut at the call's time budget.
+    EndOfBody,
 }
 
 impl Terminal {
@@ -49,6 +52,7 @@ impl Terminal {
         match self {
             Terminal::DoneSentinel => "[DONE]",
             Terminal::Event(name) => name,
+            Terminal::EndOfBody => "the end of the body",
         }
     }
 }
@@ -155,12 +159,15 @@ where
             None if end.is_some() => Vec::new(),
             None => {
                 done = true;
+                if terminal == Terminal::EndOfBody {
+                    end = Some(StreamEnd::Complete);
+                }
                 parser.finish().into_iter().collect()
             }
         };
         for event in events {
             if event.is_done_sentinel() {
-                if terminal == Terminal::DoneSentinel {
+                if matches!(terminal, Terminal::DoneSentinel | Terminal::EndOfBody) {
                     end = Some(StreamEnd::Complete);
                 }
                 done = true;
@@ -268,4 +275,48 @@ pub fn stream_error(data: &Value) -> ToolError {
         retry_after: None,
         attempts: 1,
     })
+}
+
+/// Most events an event-stream tool returns; later ones are counted, not kept, so a long
+/// log tail cannot fill the agent's context.
+pub const MAX_COLLECTED_EVENTS: usize = 200;
+
+/// Longest event text shown in one progress notification.
+const EVENT_PROGRESS_CHARS: usize = 300;
+
+/// Reads an event stream with no terminal marker of its own (workflow events and logs):
+/// each event goes out as a progress notification, and the result holds the events
+/// (the first [`MAX_COLLECTED_EVENTS`]) with their count.
+pub async fn collect_events(
+    ctx: &CallContext,
+    upstream: &UpstreamRequest,
+) -> Result<super::ToolOutput, ToolError> {
+    let mut events = Vec::new();
+    let mut count: u64 = 0;
+    let end = drive_stream(ctx, upstream, Terminal::EndOfBody, |name, data| {
+        count += 1;
+        if events.len() < MAX_COLLECTED_EVENTS {
+            let mut event = serde_json::Map::new();
+            if !name.is_empty() {
+                event.insert("event".into(), Value::String(name.to_string()));
+            }
+            event.insert("data".into(), data.clone());
+            events.push(Value::Object(event));
+        }
+        let text = data.to_string();
+        let line = super::clip(&text, EVENT_PROGRESS_CHARS);
+        Ok(Some(Emit::Status(if name.is_empty() {
+            line
+        } else {
+            format!("{name}: {line}")
+        })))
+    })
+    .await?;
+    let kept = events.len() as u64;
+    let mut value = serde_json::json!({ "events": events, "count": count });
+    if count > kept {
+        value["omitted"] = serde_json::json!(count - kept);
+    }
+    end.mark(&mut value);
+    Ok(super::ToolOutput::json(value))
 }

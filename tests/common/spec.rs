@@ -55,6 +55,13 @@ pub fn old_spec() -> Option<&'static Spec> {
     SPEC.get_or_init(|| load(&old_spec_path())).as_ref()
 }
 
+impl Spec {
+    /// The whole parsed document.
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+}
+
 /// Whether a spec path key (possibly with a `#fragment`) matches a concrete path.
 fn path_matches(template: &str, path: &str) -> bool {
     let template = template.split('#').next().unwrap_or(template);
