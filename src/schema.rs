@@ -11,6 +11,8 @@ use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
+pub mod compat;
+
 /// Integer and float formats that carry no meaning for an agent and upset validators.
 const NUMERIC_FORMATS: &[&str] = &[
     "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float",
