@@ -178,39 +178,44 @@ impl Gen {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        for param in params {
-            let param = self.resolve(&param);
-            let wire = str_of(&param, "name");
-            let place = str_of(&param, "in");
-            let schema = param.get("schema").cloned().unwrap_or(Value::Null);
-            let mut ty = self.ty(&schema, &format!("{name}{}", pascal(&wire)))?;
-            let required = param.get("required").and_then(Value::as_bool) == Some(true);
-            match place.as_str() {
-                "path" => {
-                    // Ids and names: SOURCE.md's `anyOf [uuid, string]` connector key is a string.
-                    if ty.rust != "i64" {
-                        ty = Ty::plain("String");
-                    }
-                    path_names.insert(wire.clone());
-                }
-                "query" => query.push(wire.clone()),
-                "header" => {
-                    let field = snake(&wire);
-                    headers.push((field.clone(), wire.clone()));
-                    fields.push(Field {
-                        wire: field,
-                        ty,
-                        required: false,
-                    });
+        let params: Vec<Value> = params.iter().map(|p| self.resolve(p)).collect();
+        let mut skipped = Vec::new();
+        // Path and query first: a header that repeats a query parameter (`Last-Event-ID`
+        // beside `last_event_id`) adds nothing an agent needs.
+        for place in ["path", "query", "header"] {
+            for param in params.iter().filter(|p| str_of(p, "in") == place) {
+                let wire = str_of(param, "name");
+                let schema = param.get("schema").cloned().unwrap_or(Value::Null);
+                let mut ty = self.ty(&schema, &format!("{name}{}", pascal(&wire)))?;
+                let required = param.get("required").and_then(Value::as_bool) == Some(true);
+                let field = match place {
+                    "header" => snake(&wire),
+                    _ => wire.clone(),
+                };
+                if !portable_name(&field) || fields.iter().any(|f| f.wire == field) {
+                    // `sort.field`: not a name every client accepts, and the spec gives
+                    // each such parameter a plain alias (`sort_by`).
+                    skipped.push(wire);
                     continue;
                 }
-                _ => continue,
+                match place {
+                    "path" => {
+                        // Ids and names; SOURCE.md's `anyOf [uuid, string]` connector key
+                        // is a string.
+                        if ty.rust != "i64" {
+                            ty = Ty::plain("String");
+                        }
+                        path_names.insert(wire.clone());
+                    }
+                    "query" => query.push(wire.clone()),
+                    _ => headers.push((field.clone(), wire.clone())),
+                }
+                fields.push(Field {
+                    wire: field,
+                    ty,
+                    required: required || place == "path",
+                });
             }
-            fields.push(Field {
-                wire,
-                ty,
-                required: required || place == "path",
-            });
         }
 
         let mut body = "Json";
@@ -283,6 +288,14 @@ impl Gen {
 
         // The struct.
         let mut code = String::new();
+        if !skipped.is_empty() {
+            writeln!(
+                code,
+                "// Not exposed: {} (aliases of other fields).",
+                skipped.join(", ")
+            )
+            .ok();
+        }
         writeln!(
             code,
             "#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]"
@@ -660,7 +673,16 @@ fn write_fields(code: &mut String, fields: &[Field]) {
         if !f.ty.known.is_empty() {
             let mut known: Vec<&String> = f.ty.known.iter().collect();
             known.dedup();
-            let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            // A long list is cut: descriptions past 1024 characters are cut by clients.
+            const MAX_LISTED: usize = 24;
+            let mut list: Vec<String> = known
+                .iter()
+                .take(MAX_LISTED)
+                .map(|k| format!("`{k}`"))
+                .collect();
+            if known.len() > MAX_LISTED {
+                list.push(format!("and {} more", known.len() - MAX_LISTED));
+            }
             schemars.push(format!(
                 "description = \"Known values: {}.\"",
                 list.join(", ").replace('"', "\\\"")
@@ -778,11 +800,18 @@ pub fn pascal(s: &str) -> String {
     out
 }
 
+fn portable_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn snake(s: &str) -> String {
     let mut out = String::new();
+    let mut prev_upper = false;
     for (i, c) in s.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 && !out.ends_with('_') {
+        let upper = c.is_ascii_uppercase();
+        let after_upper = std::mem::replace(&mut prev_upper, upper);
+        if upper {
+            if i > 0 && !out.ends_with('_') && !after_upper {
                 out.push('_');
             }
             out.push(c.to_ascii_lowercase());

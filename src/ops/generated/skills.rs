@@ -74,6 +74,7 @@ impl Operation for SkillsGet {
         OpSpec::get("skills_get", "/v2/skills/{skill_id}").query(&["version", "alias", "fields"]);
 }
 
+// Not exposed: sort.field, sort.direction (aliases of other fields).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillsList {
@@ -85,32 +86,10 @@ pub struct SkillsList {
     pub alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<String>>,
-    #[serde(
-        rename = "sort.field",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(
-        description = "Known values: `list_sort_field_unspecified`, `list_sort_field_created_at`, `list_sort_field_last_modified_at`, `list_sort_field_name`, `list_sort_field_title`."
-    )]
-    pub sort_field: Option<String>,
-    #[serde(
-        rename = "sort.direction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(
-        description = "Known values: `list_sort_direction_unspecified`, `list_sort_direction_asc`, `list_sort_direction_desc`."
-    )]
-    pub sort_direction: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_by: Option<String>,
-    #[serde(
-        rename = "sort_direction",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sort_direction_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_direction: Option<String>,
 }
 
 impl Operation for SkillsList {
@@ -119,8 +98,6 @@ impl Operation for SkillsList {
         "pageToken",
         "alias",
         "fields",
-        "sort.field",
-        "sort.direction",
         "sort_by",
         "sort_direction",
     ]);

@@ -214,9 +214,9 @@ pub struct ExtendedOAuthServerMetadata {
 #[serde(deny_unknown_fields)]
 pub struct FilterGroupOrFilterCondition {
     #[serde(rename = "AND", default, skip_serializing_if = "Option::is_none")]
-    pub a_n_d: Option<Vec<Value>>,
+    pub and: Option<Vec<Value>>,
     #[serde(rename = "OR", default, skip_serializing_if = "Option::is_none")]
-    pub o_r: Option<Vec<Value>>,
+    pub or: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

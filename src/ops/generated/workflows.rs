@@ -231,6 +231,7 @@ impl Operation for WorkflowsDeploymentsLogsList {
     .paged(Paging::Cursor);
 }
 
+// Not exposed: Last-Event-ID (aliases of other fields).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowsDeploymentsLogsStream {
@@ -243,8 +244,6 @@ pub struct WorkflowsDeploymentsLogsStream {
     pub after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_event_i_d: Option<String>,
 }
 
 impl Operation for WorkflowsDeploymentsLogsStream {
@@ -253,7 +252,6 @@ impl Operation for WorkflowsDeploymentsLogsStream {
         "/v1/workflows/deployments/{name}/logs/stream",
     )
     .query(&["worker_name", "workflow_name", "after", "last_event_id"])
-    .headers(&[("last_event_i_d", "Last-Event-ID")])
     .streaming(Streaming::Always);
 }
 
@@ -592,6 +590,7 @@ impl Operation for WorkflowsExecutionsLogsList {
     .paged(Paging::Cursor);
 }
 
+// Not exposed: Last-Event-ID (aliases of other fields).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowsExecutionsLogsStream {
@@ -604,8 +603,6 @@ pub struct WorkflowsExecutionsLogsStream {
     pub after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_event_i_d: Option<String>,
 }
 
 impl Operation for WorkflowsExecutionsLogsStream {
@@ -614,7 +611,6 @@ impl Operation for WorkflowsExecutionsLogsStream {
         "/v1/workflows/executions/{execution_id}/logs/stream",
     )
     .query(&["run_id", "activity_id", "after", "last_event_id"])
-    .headers(&[("last_event_i_d", "Last-Event-ID")])
     .streaming(Streaming::Always);
 }
 
