@@ -5,6 +5,7 @@
 //! The Mistral API key is held in a [`SecretString`] from the moment it is read, so it
 //! cannot reach a log line or a `Debug` dump by accident.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +16,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::access::{Grant, TokenHash};
-use crate::transport::oauth::OAuthConfig;
 
 /// The base URL used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
@@ -146,6 +146,49 @@ pub struct TokenEntry {
 struct TokensFile {
     #[serde(default)]
     tokens: Vec<TokenEntry>,
+}
+
+/// `[http.oauth]` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// Expected `iss`, exactly as the authorization server writes it; also advertised in the
+    /// protected-resource metadata.
+    pub issuer: String,
+    /// This server's canonical resource URL (RFC 8707), e.g. `https://mcp.example.com/mcp`;
+    /// `aud` must contain it.
+    pub audience: String,
+    /// Where the signing keys are; when absent, `jwks_uri` from the issuer's metadata.
+    pub jwks_url: Option<String>,
+    /// How old the key set may get before a background refetch (default 300).
+    pub jwks_refresh_secs: Option<u64>,
+    /// Clock skew tolerated on `exp` and `nbf` (default 30).
+    pub leeway_secs: Option<u64>,
+    /// Per subject, copied into every grant.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Scope name -> what a token carrying it may do. Scopes not listed grant nothing.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, ScopeGrant>,
+}
+
+/// What one OAuth scope allows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeGrant {
+    /// Toolsets the scope opens; absent or `["*"]` means all of them.
+    pub toolsets: Option<Vec<String>>,
+    /// Only tools that change nothing upstream.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl ScopeGrant {
+    pub fn all_toolsets(&self) -> bool {
+        match &self.toolsets {
+            None => true,
+            Some(sets) => sets.iter().any(|s| s == "*"),
+        }
+    }
 }
 
 /// How the Mistral client behaves: where it sends requests, how long it waits, how it retries.
@@ -679,6 +722,32 @@ mod tests {
         assert!(format!("{:#}", load(&[], Some(&typo)).unwrap_err()).contains("read_onyl"));
         let plain = "[[http.tokens]]\nname = \"a\"\nhash = \"secret\"\n";
         assert!(format!("{:#}", load(&[], Some(plain)).unwrap_err()).contains("sha256:"));
+    }
+
+    #[test]
+    fn oauth_config_parses_strictly_from_toml() {
+        let ok: OAuthConfig = toml::from_str(
+            r#"
+            issuer = "https://auth.example.com"
+            audience = "https://mcp.example.com/mcp"
+            [scopes."mcp:read"]
+            toolsets = ["files"]
+            read_only = true
+            [scopes."mcp:all"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(ok.scopes.len(), 2);
+        assert!(ok.scopes["mcp:all"].all_toolsets());
+        assert!(!ok.scopes["mcp:all"].read_only);
+        let typo = toml::from_str::<OAuthConfig>(
+            "issuer = \"https://a.example\"\naudience = \"https://b.example\"\njwks_uri = \"x\"\n",
+        );
+        assert!(typo.unwrap_err().to_string().contains("jwks_uri"));
+        let scope_typo = toml::from_str::<OAuthConfig>(
+            "issuer = \"https://a.example\"\naudience = \"https://b.example\"\n[scopes.s]\nreadonly = true\n",
+        );
+        assert!(scope_typo.is_err());
     }
 
     #[test]

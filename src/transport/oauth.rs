@@ -5,7 +5,7 @@
 //! `WWW-Authenticate` challenge. It owns the signing-key cache and its refresh policy; the
 //! axum middleware that calls it and the routes that serve the metadata live elsewhere.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -21,6 +21,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::access::Grant;
+pub use crate::config::{OAuthConfig, ScopeGrant};
 
 const DEFAULT_REFRESH_SECS: u64 = 300;
 const DEFAULT_LEEWAY_SECS: u64 = 30;
@@ -37,49 +38,6 @@ const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 const RESOURCE_NAME: &str = "mistral-mcp";
 const METADATA_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
-
-/// `[http.oauth]` in the config file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OAuthConfig {
-    /// Expected `iss`, exactly as the authorization server writes it; also advertised in the
-    /// protected-resource metadata.
-    pub issuer: String,
-    /// This server's canonical resource URL (RFC 8707), e.g. `https://mcp.example.com/mcp`;
-    /// `aud` must contain it.
-    pub audience: String,
-    /// Where the signing keys are; when absent, `jwks_uri` from the issuer's metadata.
-    pub jwks_url: Option<String>,
-    /// How old the key set may get before a background refetch (default 300).
-    pub jwks_refresh_secs: Option<u64>,
-    /// Clock skew tolerated on `exp` and `nbf` (default 30).
-    pub leeway_secs: Option<u64>,
-    /// Per subject, copied into every grant.
-    pub rate_limit_per_minute: Option<u32>,
-    /// Scope name -> what a token carrying it may do. Scopes not listed grant nothing.
-    #[serde(default)]
-    pub scopes: BTreeMap<String, ScopeGrant>,
-}
-
-/// What one OAuth scope allows.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScopeGrant {
-    /// Toolsets the scope opens; absent or `["*"]` means all of them.
-    pub toolsets: Option<Vec<String>>,
-    /// Only tools that change nothing upstream.
-    #[serde(default)]
-    pub read_only: bool,
-}
-
-impl ScopeGrant {
-    fn all_toolsets(&self) -> bool {
-        match &self.toolsets {
-            None => true,
-            Some(sets) => sets.iter().any(|s| s == "*"),
-        }
-    }
-}
 
 /// Why a bearer token was refused. The message is safe to send to the client: it never
 /// contains the token or key material.
@@ -865,6 +823,7 @@ fn check_config(cfg: &OAuthConfig) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn config() -> OAuthConfig {
         let mut scopes = BTreeMap::new();
@@ -915,32 +874,6 @@ mod tests {
             URL_SAFE_NO_PAD.encode("{}"),
             URL_SAFE_NO_PAD.encode("sig")
         )
-    }
-
-    #[test]
-    fn config_parses_strictly_from_toml() {
-        let ok: OAuthConfig = toml::from_str(
-            r#"
-            issuer = "https://auth.example.com"
-            audience = "https://mcp.example.com/mcp"
-            [scopes."mcp:read"]
-            toolsets = ["files"]
-            read_only = true
-            [scopes."mcp:all"]
-            "#,
-        )
-        .unwrap();
-        assert_eq!(ok.scopes.len(), 2);
-        assert!(ok.scopes["mcp:all"].all_toolsets());
-        assert!(!ok.scopes["mcp:all"].read_only);
-        let typo = toml::from_str::<OAuthConfig>(
-            "issuer = \"https://a.example\"\naudience = \"https://b.example\"\njwks_uri = \"x\"\n",
-        );
-        assert!(typo.unwrap_err().to_string().contains("jwks_uri"));
-        let scope_typo = toml::from_str::<OAuthConfig>(
-            "issuer = \"https://a.example\"\naudience = \"https://b.example\"\n[scopes.s]\nreadonly = true\n",
-        );
-        assert!(scope_typo.is_err());
     }
 
     #[test]
