@@ -14,8 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
-use crate::access::{Grant, TokenHash};
-use crate::config::StaticToken;
+use crate::access::{Grant, StaticToken, TokenHash};
 use crate::metrics;
 use crate::transport::oauth::{OAuthRejection, OAuthValidator};
 

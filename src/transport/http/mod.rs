@@ -29,7 +29,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use crate::access::RequestId;
+use crate::access::{RequestId, StaticToken};
 use crate::config::HttpConfig;
 use crate::metrics;
 use crate::server::McpServer;
@@ -72,6 +72,7 @@ pub fn oauth_validator(cfg: &HttpConfig) -> anyhow::Result<Option<OAuthValidator
 pub fn router(
     server: McpServer,
     cfg: &HttpConfig,
+    tokens: Vec<StaticToken>,
     oauth: Option<OAuthValidator>,
     health: Arc<Health>,
     mcp_cancel: CancellationToken,
@@ -108,7 +109,7 @@ pub fn router(
             body::check_body,
         ))
         .layer(axum::middleware::from_fn(count_refusals));
-    let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone(), oauth.clone()));
+    let authenticator = Arc::new(Authenticator::new(tokens, oauth.clone()));
     if authenticator.enabled() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(
             authenticator,
@@ -212,8 +213,12 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// Binds and serves until SIGTERM/Ctrl-C, then drains.
-pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
-    if !cfg.bind.ip().is_loopback() && cfg.tokens.is_empty() && cfg.oauth.is_none() {
+pub async fn serve(
+    server: McpServer,
+    cfg: &HttpConfig,
+    tokens: Vec<StaticToken>,
+) -> anyhow::Result<()> {
+    if !cfg.bind.ip().is_loopback() && tokens.is_empty() && cfg.oauth.is_none() {
         bail!(
             "refusing to serve HTTP on non-loopback address {} without authentication: anyone who \
              reaches it could spend this server's Mistral key. Create a token with \
@@ -224,7 +229,7 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
             cfg.bind
         );
     }
-    for token in &cfg.tokens {
+    for token in &tokens {
         if let Some(sets) = &token.grant.toolsets {
             let sets: Vec<String> = sets.iter().cloned().collect();
             server
@@ -262,8 +267,16 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
         oauth: oauth.clone(),
     });
     let mcp_cancel = CancellationToken::new();
-    let app = router(server, cfg, oauth, health.clone(), mcp_cancel.clone());
-    tracing::info!(%addr, tokens = cfg.tokens.len(), "serving MCP over Streamable HTTP at /mcp");
+    let token_count = tokens.len();
+    let app = router(
+        server,
+        cfg,
+        tokens,
+        oauth,
+        health.clone(),
+        mcp_cancel.clone(),
+    );
+    tracing::info!(%addr, tokens = token_count, "serving MCP over Streamable HTTP at /mcp");
     eprintln!("mistral-mcp: listening on http://{addr}/mcp (health: http://{addr}/healthz)");
     let stopping = CancellationToken::new();
     let policy = listener::ConnectionPolicy {
