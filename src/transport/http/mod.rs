@@ -3,15 +3,16 @@
 //! Stateless by default (no session ids, JSON responses; progress switches a response to
 //! SSE), so any replica can answer any request. Connections are accepted by [`listener`]
 //! (header-read timeout, connection caps). In front of `/mcp`, in order: a request id,
-//! inbound authentication and per-credential rate limits ([`auth`]), the body limit and
-//! JSON-RPC envelope checks ([`body`]), then rmcp's own Host/Origin (DNS-rebinding)
-//! checks. A non-loopback bind requires authentication. On SIGTERM the server stops
-//! accepting, reports not-ready, lets in-flight calls finish within the grace period,
-//! then exits.
+//! inbound authentication and per-credential rate limits ([`auth`]; OAuth access tokens
+//! are checked by [`oauth`]), the body limit and JSON-RPC envelope checks ([`body`]), then
+//! rmcp's own Host/Origin (DNS-rebinding) checks. A non-loopback bind requires
+//! authentication. On SIGTERM the server stops accepting, reports not-ready, lets in-flight
+//! calls finish within the grace period, then exits.
 
 mod auth;
 mod body;
 mod listener;
+pub mod oauth;
 mod ratelimit;
 mod session;
 
@@ -33,9 +34,9 @@ use crate::access::{RequestId, StaticToken};
 use crate::config::HttpConfig;
 use crate::metrics;
 use crate::server::McpServer;
-use crate::transport::oauth::OAuthValidator;
 
 pub use auth::Authenticator;
+use oauth::OAuthValidator;
 
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
