@@ -2,14 +2,21 @@
 //! attaches to each request (from a static token or an OAuth access token), and the one
 //! check every tool call passes through.
 //!
+//! It also resolves the inbound tokens the configuration lists (raw entries, see
+//! [`crate::config::TokenEntry`]) into [`StaticToken`]s: hash parsed, names checked,
+//! vaulted Mistral keys read.
+//!
 //! stdio has no grant: the person who launched the binary owns it, so everything the
 //! server exposes is allowed and the server's own Mistral key is used.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use secrecy::SecretString;
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::catalog::ToolDef;
+use crate::config::{HttpConfig, read_key_file};
 
 /// What one authenticated caller may do. Cheap to clone behind an `Arc`.
 #[derive(Debug, Clone)]
@@ -137,6 +144,70 @@ impl TokenHash {
     }
 }
 
+/// A resolved inbound token: its hash and what it grants.
+#[derive(Debug, Clone)]
+pub struct StaticToken {
+    pub hash: TokenHash,
+    pub grant: Arc<Grant>,
+}
+
+/// The plain `MISTRAL_MCP_HTTP_TOKEN` (full access, named `default`) plus hashed entries
+/// from the config and the tokens file. Names must be unique: they label logs, metrics
+/// and rate limits.
+pub fn static_tokens(http: &HttpConfig) -> anyhow::Result<Vec<StaticToken>> {
+    let mut tokens = Vec::new();
+    if let Some(token) = &http.bearer_token {
+        tokens.push(StaticToken {
+            hash: TokenHash::of(token.expose_secret()),
+            grant: Arc::new(Grant::full("default")),
+        });
+    }
+    for e in &http.tokens {
+        let name = e.name.trim().to_string();
+        if name.is_empty() {
+            bail!("every [[tokens]] entry needs a non-empty `name`");
+        }
+        if tokens.iter().any(|t| t.grant.principal == name) {
+            bail!(
+                "two tokens are named {name:?}; names label logs and rate limits, so they must be unique"
+            );
+        }
+        let hash =
+            TokenHash::parse(&e.hash).map_err(|why| anyhow::anyhow!("token {name:?}: {why}"))?;
+        let mistral_api_key = match (&e.mistral_api_key_file, &e.mistral_api_key) {
+            (Some(_), Some(_)) => {
+                bail!("token {name:?}: set mistral_api_key_file or mistral_api_key, not both")
+            }
+            (Some(path), None) => {
+                Some(read_key_file(path).with_context(|| format!("token {name:?}"))?)
+            }
+            (None, key) => key
+                .as_ref()
+                .filter(|k| !k.expose_secret().trim().is_empty())
+                .cloned(),
+        };
+        if e.rate_limit_per_minute == Some(0) {
+            bail!(
+                "token {name:?}: rate_limit_per_minute must be at least 1 (leave it out for no limit)"
+            );
+        }
+        tokens.push(StaticToken {
+            hash,
+            grant: Arc::new(Grant {
+                principal: name,
+                toolsets: e
+                    .toolsets
+                    .as_ref()
+                    .map(|sets| sets.iter().map(|s| s.trim().to_string()).collect()),
+                read_only: e.read_only,
+                mistral_api_key,
+                rate_limit_per_minute: e.rate_limit_per_minute,
+            }),
+        });
+    }
+    Ok(tokens)
+}
+
 /// A fresh random inbound token: 32 random bytes, hex, behind a recognisable prefix so
 /// secret scanners can spot a leaked one.
 pub fn new_token() -> String {
@@ -148,6 +219,78 @@ pub fn new_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Overrides, env};
+
+    /// The tokens a config file and environment resolve to.
+    fn tokens(vars: &[(&str, &str)], file: Option<&str>) -> anyhow::Result<Vec<StaticToken>> {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = tempfile::tempdir()?;
+        let mut o = Overrides::default();
+        if let Some(text) = file {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, text)?;
+            o.config_file = Some(path);
+        }
+        let c = Config::load_with(&o, &|k| vars.get(k).cloned())?;
+        static_tokens(&c.http)
+    }
+
+    #[test]
+    fn tokens_from_config_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("team-key");
+        std::fs::write(&key, "team-mistral-key\n").unwrap();
+        let file = dir.path().join("tokens.toml");
+        let hash_b = TokenHash::of("token-b").to_config_string();
+        std::fs::write(
+            &file,
+            format!(
+                "[[tokens]]\nname = \"ci\"\nhash = \"{hash_b}\"\nread_only = true\nmistral_api_key_file = \"{}\"\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let hash_a = TokenHash::of("token-a").to_config_string();
+        let path = file.display().to_string();
+        let t = tokens(
+            &[(env::TOKENS_FILE, path.as_str()), (env::HTTP_TOKEN, "plain")],
+            Some(&format!(
+                "[[http.tokens]]\nname = \"ops\"\nhash = \"{hash_a}\"\ntoolsets = [\"models\"]\nrate_limit_per_minute = 5\n"
+            )),
+        )
+        .unwrap();
+        let names: Vec<&str> = t.iter().map(|t| t.grant.principal.as_str()).collect();
+        assert_eq!(names, ["default", "ops", "ci"]);
+        assert!(t[0].hash.matches(&TokenHash::of("plain")));
+        let ci = &t[2];
+        assert!(ci.hash.matches(&TokenHash::of("token-b")));
+        assert!(ci.grant.read_only);
+        assert_eq!(
+            ci.grant.mistral_api_key.as_ref().unwrap().expose_secret(),
+            "team-mistral-key"
+        );
+        assert_eq!(t[1].grant.rate_limit_per_minute, Some(5));
+        assert!(!format!("{t:?}").contains("team-mistral-key"));
+    }
+
+    #[test]
+    fn bad_tokens_are_errors() {
+        let h = TokenHash::of("x").to_config_string();
+        let dup = format!(
+            "[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\n[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\n"
+        );
+        assert!(format!("{:#}", tokens(&[], Some(&dup)).unwrap_err()).contains("unique"));
+        let typo = format!("[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\nread_onyl = true\n");
+        assert!(format!("{:#}", tokens(&[], Some(&typo)).unwrap_err()).contains("read_onyl"));
+        let plain = "[[http.tokens]]\nname = \"a\"\nhash = \"secret\"\n";
+        assert!(format!("{:#}", tokens(&[], Some(plain)).unwrap_err()).contains("sha256:"));
+        let zero =
+            format!("[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\nrate_limit_per_minute = 0\n");
+        assert!(format!("{:#}", tokens(&[], Some(&zero)).unwrap_err()).contains("at least 1"));
+    }
 
     #[test]
     fn hashes_round_trip_and_compare() {

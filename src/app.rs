@@ -9,11 +9,20 @@ use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::StaticToken;
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command, ServeArgs, TokenCommand};
-use crate::config::Config;
+use crate::config::{Config, Overrides};
 use crate::ops::Effect;
 use crate::server::McpServer;
+
+/// The configuration and the inbound tokens it lists. Every subcommand resolves the tokens,
+/// not only `serve --http`, so a bad entry stops any of them at start, as config errors do.
+fn load_config(overrides: &Overrides) -> anyhow::Result<(Config, Vec<StaticToken>)> {
+    let config = Config::load(overrides)?;
+    let tokens = crate::access::static_tokens(&config.http)?;
+    Ok((config, tokens))
+}
 
 /// Builds the server from configuration.
 pub fn build_server(config: &Config) -> anyhow::Result<McpServer> {
@@ -29,14 +38,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     let mut overrides = cli.global.overrides();
     match cli.command {
-        None => serve(Config::load(&overrides)?, ServeArgs::default()).await,
+        None => {
+            let (config, tokens) = load_config(&overrides)?;
+            serve(config, tokens, ServeArgs::default()).await
+        }
         Some(Command::Serve(args)) => {
             overrides.http_bind = args.http;
             overrides.allowed_hosts = args.allowed_hosts.clone();
-            serve(Config::load(&overrides)?, args).await
+            let (config, tokens) = load_config(&overrides)?;
+            serve(config, tokens, args).await
         }
         Some(Command::Tools { json, markdown }) => {
-            let server = build_server(&Config::load(&overrides)?)?;
+            let server = build_server(&load_config(&overrides)?.0)?;
             let text = if json {
                 serde_json::to_string_pretty(&tools_json(&server))?
             } else if markdown {
@@ -52,7 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             json,
         }) => {
-            let server = build_server(&Config::load(&overrides)?)?;
+            let server = build_server(&load_config(&overrides)?.0)?;
             let hits = server.search_index().search(&intent, limit);
             let text = if json {
                 serde_json::to_string_pretty(&hits)?
@@ -110,7 +123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(code)
         }
         Some(Command::Call { tool, args }) => {
-            let server = build_server(&Config::load(&overrides)?)?;
+            let server = build_server(&load_config(&overrides)?.0)?;
             let args: JsonObject = match serde_json::from_str::<Value>(&args)
                 .context("--args is not valid JSON")?
             {
@@ -140,11 +153,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(
+    config: Config,
+    tokens: Vec<StaticToken>,
+    args: ServeArgs,
+) -> anyhow::Result<ExitCode> {
     // Known before the first log line or request, so they are masked everywhere.
-    for key in config
-        .http
-        .tokens
+    for key in tokens
         .iter()
         .filter_map(|t| t.grant.mistral_api_key.as_ref())
     {
@@ -157,7 +172,7 @@ async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     match args.http {
-        Some(_) => crate::transport::http::serve(server, &config.http).await?,
+        Some(_) => crate::transport::http::serve(server, &config.http, tokens).await?,
         None => crate::transport::stdio::serve(server).await?,
     }
     Ok(ExitCode::SUCCESS)

@@ -4,18 +4,19 @@
 //! The file is strict (unknown keys are errors, so a typo never silently does nothing).
 //! The Mistral API key is held in a [`SecretString`] from the moment it is read, so it
 //! cannot reach a log line or a `Debug` dump by accident.
+//!
+//! This module is plain data at the bottom of the crate: it imports no other module.
+//! Inbound token entries stay as written until [`crate::access`] resolves them into
+//! grants, and the HTTP transport checks `[http.oauth]` when it builds its validator.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-
-use crate::access::{Grant, TokenHash};
-use crate::transport::oauth::OAuthConfig;
 
 /// The base URL used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.mistral.ai";
@@ -127,8 +128,9 @@ pub struct HttpSection {
     pub oauth: Option<OAuthConfig>,
 }
 
-/// One inbound credential, as written in a config or tokens file.
-#[derive(Debug, Deserialize)]
+/// One inbound credential, as written in a config or tokens file. [`crate::access`] turns
+/// it into a hash and a grant.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenEntry {
     /// Shown in logs and metrics; never secret.
@@ -150,6 +152,49 @@ pub struct TokenEntry {
 struct TokensFile {
     #[serde(default)]
     tokens: Vec<TokenEntry>,
+}
+
+/// `[http.oauth]` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// Expected `iss`, exactly as the authorization server writes it; also advertised in the
+    /// protected-resource metadata.
+    pub issuer: String,
+    /// This server's canonical resource URL (RFC 8707), e.g. `https://mcp.example.com/mcp`;
+    /// `aud` must contain it.
+    pub audience: String,
+    /// Where the signing keys are; when absent, `jwks_uri` from the issuer's metadata.
+    pub jwks_url: Option<String>,
+    /// How old the key set may get before a background refetch (default 300).
+    pub jwks_refresh_secs: Option<u64>,
+    /// Clock skew tolerated on `exp` and `nbf` (default 30).
+    pub leeway_secs: Option<u64>,
+    /// Per subject, copied into every grant.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Scope name -> what a token carrying it may do. Scopes not listed grant nothing.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, ScopeGrant>,
+}
+
+/// What one OAuth scope allows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeGrant {
+    /// Toolsets the scope opens; absent or `["*"]` means all of them.
+    pub toolsets: Option<Vec<String>>,
+    /// Only tools that change nothing upstream.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl ScopeGrant {
+    pub fn all_toolsets(&self) -> bool {
+        match &self.toolsets {
+            None => true,
+            Some(sets) => sets.iter().any(|s| s == "*"),
+        }
+    }
 }
 
 /// How the Mistral client behaves: where it sends requests, how long it waits, how it retries.
@@ -224,8 +269,12 @@ pub struct HttpConfig {
     /// Extra Host values accepted besides loopback (for a reverse proxy or a public name).
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
-    /// Inbound credentials; empty means no authentication (loopback only).
-    pub tokens: Vec<StaticToken>,
+    /// `MISTRAL_MCP_HTTP_TOKEN` (or `[http] bearer_token`): one full-access token, named
+    /// `default`.
+    pub bearer_token: Option<SecretString>,
+    /// Hashed inbound credentials from the config, then the tokens file, as written. With no
+    /// bearer token either, there is no authentication (loopback only).
+    pub tokens: Vec<TokenEntry>,
     pub max_body_bytes: usize,
     pub session_mode: bool,
     /// How long in-flight calls may run after SIGTERM before the process exits anyway.
@@ -238,13 +287,6 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// Connections from one IP address beyond this get 503 at once.
     pub max_connections_per_peer: usize,
-}
-
-/// A resolved inbound token: its hash and what it grants.
-#[derive(Debug, Clone)]
-pub struct StaticToken {
-    pub hash: TokenHash,
-    pub grant: Arc<Grant>,
 }
 
 /// The resolved configuration every part of the server reads.
@@ -391,12 +433,12 @@ impl Config {
         let h = file.http;
         let mut allowed_hosts = h.allowed_hosts.unwrap_or_default();
         allowed_hosts.extend(o.allowed_hosts.iter().cloned());
-        let plain_token = env(env::HTTP_TOKEN)
+        let bearer_token = env(env::HTTP_TOKEN)
             .filter(|t| !t.trim().is_empty())
             .map(|t| SecretString::from(t.trim().to_string()))
             .or(h.bearer_token);
         let tokens_file = env(env::TOKENS_FILE).map(PathBuf::from).or(h.tokens_file);
-        let tokens = resolve_tokens(plain_token, h.tokens.unwrap_or_default(), tokens_file)?;
+        let tokens = gather_tokens(h.tokens.unwrap_or_default(), tokens_file)?;
         let http = HttpConfig {
             bind: o
                 .http_bind
@@ -404,6 +446,7 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             allowed_hosts,
             allowed_origins: h.allowed_origins.unwrap_or_default(),
+            bearer_token,
             tokens,
             // Room for base64 documents in tool arguments.
             max_body_bytes: h.max_body_mb.unwrap_or(64).max(1) * 1024 * 1024,
@@ -425,21 +468,12 @@ impl Config {
     }
 }
 
-/// The plain `MISTRAL_MCP_HTTP_TOKEN` (full access, named `default`) plus hashed entries
-/// from the config and the tokens file. Names must be unique: they label logs, metrics
-/// and rate limits.
-fn resolve_tokens(
-    plain: Option<SecretString>,
+/// The `[[http.tokens]]` entries followed by those of the tokens file, unchecked beyond
+/// their shape (strict, like the config file).
+fn gather_tokens(
     mut entries: Vec<TokenEntry>,
     tokens_file: Option<PathBuf>,
-) -> anyhow::Result<Vec<StaticToken>> {
-    let mut tokens = Vec::new();
-    if let Some(token) = plain {
-        tokens.push(StaticToken {
-            hash: TokenHash::of(token.expose_secret()),
-            grant: Arc::new(Grant::full("default")),
-        });
-    }
+) -> anyhow::Result<Vec<TokenEntry>> {
     if let Some(path) = &tokens_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read tokens file {}", path.display()))?;
@@ -447,46 +481,7 @@ fn resolve_tokens(
             .with_context(|| format!("invalid tokens file {}", path.display()))?;
         entries.extend(file.tokens);
     }
-    for e in entries {
-        let name = e.name.trim().to_string();
-        if name.is_empty() {
-            bail!("every [[tokens]] entry needs a non-empty `name`");
-        }
-        if tokens.iter().any(|t| t.grant.principal == name) {
-            bail!(
-                "two tokens are named {name:?}; names label logs and rate limits, so they must be unique"
-            );
-        }
-        let hash =
-            TokenHash::parse(&e.hash).map_err(|why| anyhow::anyhow!("token {name:?}: {why}"))?;
-        let mistral_api_key = match (&e.mistral_api_key_file, e.mistral_api_key) {
-            (Some(_), Some(_)) => {
-                bail!("token {name:?}: set mistral_api_key_file or mistral_api_key, not both")
-            }
-            (Some(path), None) => {
-                Some(read_key_file(path).with_context(|| format!("token {name:?}"))?)
-            }
-            (None, key) => key.filter(|k| !k.expose_secret().trim().is_empty()),
-        };
-        if e.rate_limit_per_minute == Some(0) {
-            bail!(
-                "token {name:?}: rate_limit_per_minute must be at least 1 (leave it out for no limit)"
-            );
-        }
-        tokens.push(StaticToken {
-            hash,
-            grant: Arc::new(Grant {
-                principal: name,
-                toolsets: e
-                    .toolsets
-                    .map(|sets| sets.into_iter().map(|s| s.trim().to_string()).collect()),
-                read_only: e.read_only,
-                mistral_api_key,
-                rate_limit_per_minute: e.rate_limit_per_minute,
-            }),
-        });
-    }
-    Ok(tokens)
+    Ok(entries)
 }
 
 fn parse_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -541,7 +536,8 @@ fn resolve_admin_api_key(
     }
 }
 
-fn read_key_file(path: &Path) -> anyhow::Result<SecretString> {
+/// Reads a Mistral API key from a file (the server's own, or a token's vaulted one).
+pub fn read_key_file(path: &Path) -> anyhow::Result<SecretString> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read API key file {}", path.display()))?;
     let key = text.trim();
@@ -658,58 +654,62 @@ mod tests {
     }
 
     #[test]
-    fn tokens_from_config_and_file() {
+    fn token_entries_from_config_then_file_stay_raw() {
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("team-key");
-        std::fs::write(&key, "team-mistral-key\n").unwrap();
         let tokens = dir.path().join("tokens.toml");
-        let hash_b = TokenHash::of("token-b").to_config_string();
         std::fs::write(
             &tokens,
-            format!(
-                "[[tokens]]\nname = \"ci\"\nhash = \"{hash_b}\"\nread_only = true\nmistral_api_key_file = \"{}\"\n",
-                key.display()
-            ),
+            "[[tokens]]\nname = \"ci\"\nhash = \"sha256:b\"\nread_only = true\nmistral_api_key_file = \"/k\"\n",
         )
         .unwrap();
-        let hash_a = TokenHash::of("token-a").to_config_string();
         let path = tokens.display().to_string();
         let c = load(
-            &[(env::TOKENS_FILE, path.as_str()), (env::HTTP_TOKEN, "plain")],
-            Some(&format!(
-                "[[http.tokens]]\nname = \"ops\"\nhash = \"{hash_a}\"\ntoolsets = [\"models\"]\nrate_limit_per_minute = 5\n"
-            )),
+            &[(env::TOKENS_FILE, path.as_str()), (env::HTTP_TOKEN, " plain ")],
+            Some("[[http.tokens]]\nname = \"ops\"\nhash = \"not checked here\"\ntoolsets = [\"models\"]\nrate_limit_per_minute = 5\n"),
         )
         .unwrap();
-        let names: Vec<&str> = c
-            .http
-            .tokens
-            .iter()
-            .map(|t| t.grant.principal.as_str())
-            .collect();
-        assert_eq!(names, ["default", "ops", "ci"]);
-        let ci = &c.http.tokens[2];
-        assert!(ci.hash.matches(&TokenHash::of("token-b")));
-        assert!(ci.grant.read_only);
+        assert_eq!(c.http.bearer_token.unwrap().expose_secret(), "plain");
+        let names: Vec<&str> = c.http.tokens.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["ops", "ci"]);
+        assert_eq!(c.http.tokens[0].hash, "not checked here");
+        assert_eq!(c.http.tokens[0].rate_limit_per_minute, Some(5));
+        assert!(c.http.tokens[1].read_only);
         assert_eq!(
-            ci.grant.mistral_api_key.as_ref().unwrap().expose_secret(),
-            "team-mistral-key"
+            c.http.tokens[1].mistral_api_key_file.as_deref(),
+            Some(Path::new("/k"))
         );
-        assert_eq!(c.http.tokens[1].grant.rate_limit_per_minute, Some(5));
-        assert!(!format!("{c:?}").contains("team-mistral-key"));
     }
 
     #[test]
-    fn bad_tokens_are_errors() {
-        let h = TokenHash::of("x").to_config_string();
-        let dup = format!(
-            "[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\n[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\n"
+    fn unknown_token_keys_are_errors() {
+        let typo = "[[http.tokens]]\nname = \"a\"\nhash = \"h\"\nread_onyl = true\n";
+        assert!(format!("{:#}", load(&[], Some(typo)).unwrap_err()).contains("read_onyl"));
+    }
+
+    #[test]
+    fn oauth_config_parses_strictly_from_toml() {
+        let ok: OAuthConfig = toml::from_str(
+            r#"
+            issuer = "https://auth.example.com"
+            audience = "https://mcp.example.com/mcp"
+            [scopes."mcp:read"]
+            toolsets = ["files"]
+            read_only = true
+            [scopes."mcp:all"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(ok.scopes.len(), 2);
+        assert!(ok.scopes["mcp:all"].all_toolsets());
+        assert!(!ok.scopes["mcp:all"].read_only);
+        let typo = toml::from_str::<OAuthConfig>(
+            "issuer = \"https://a.example\"\naudience = \"https://b.example\"\njwks_uri = \"x\"\n",
         );
-        assert!(format!("{:#}", load(&[], Some(&dup)).unwrap_err()).contains("unique"));
-        let typo = format!("[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\nread_onyl = true\n");
-        assert!(format!("{:#}", load(&[], Some(&typo)).unwrap_err()).contains("read_onyl"));
-        let plain = "[[http.tokens]]\nname = \"a\"\nhash = \"secret\"\n";
-        assert!(format!("{:#}", load(&[], Some(plain)).unwrap_err()).contains("sha256:"));
+        assert!(typo.unwrap_err().to_string().contains("jwks_uri"));
+        let scope_typo = toml::from_str::<OAuthConfig>(
+            "issuer = \"https://a.example\"\naudience = \"https://b.example\"\n[scopes.s]\nreadonly = true\n",
+        );
+        assert!(scope_typo.is_err());
     }
 
     #[test]

@@ -246,6 +246,7 @@ impl Context {
         let file_status = file.as_ref().map(|_| ()).map_err(Clone::clone);
         let config = match file {
             Ok(parsed) => Config::resolve(parsed.unwrap_or_default(), &o, &no_dirs)
+                .and_then(|c| crate::access::static_tokens(&c.http).map(|_| c))
                 .map_err(|e| format!("{e:#}")),
             Err(_) => Err("the config file did not load".to_string()),
         };

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use jsonwebtoken::Algorithm;
-use mistral_mcp::transport::oauth::{OAuthConfig, OAuthRejection, OAuthValidator, ScopeGrant};
+use mistral_mcp::transport::http::oauth::{
+    OAuthConfig, OAuthRejection, OAuthValidator, ScopeGrant,
+};
 use oauth_support::{TestAuthServer, TestKey, hs256_token, now, unsigned_token};
 use serde_json::json;
 

@@ -3,7 +3,6 @@
 
 pub mod http;
 pub mod json_lines;
-pub mod oauth;
 pub mod stdio;
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

@@ -13,11 +13,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::oauth::{OAuthRejection, OAuthValidator};
 use super::ratelimit::RateLimiter;
-use crate::access::{Grant, TokenHash};
-use crate::config::StaticToken;
+use crate::access::{Grant, StaticToken, TokenHash};
 use crate::metrics;
-use crate::transport::oauth::{OAuthRejection, OAuthValidator};
 
 pub struct Authenticator {
     tokens: Vec<StaticToken>,

@@ -3,15 +3,16 @@
 //! Stateless by default (no session ids, JSON responses; progress switches a response to
 //! SSE), so any replica can answer any request. Connections are accepted by [`listener`]
 //! (header-read timeout, connection caps). In front of `/mcp`, in order: a request id,
-//! inbound authentication and per-credential rate limits ([`auth`]), the body limit and
-//! JSON-RPC envelope checks ([`body`]), then rmcp's own Host/Origin (DNS-rebinding)
-//! checks. A non-loopback bind requires authentication. On SIGTERM the server stops
-//! accepting, reports not-ready, lets in-flight calls finish within the grace period,
-//! then exits.
+//! inbound authentication and per-credential rate limits ([`auth`]; OAuth access tokens
+//! are checked by [`oauth`]), the body limit and JSON-RPC envelope checks ([`body`]), then
+//! rmcp's own Host/Origin (DNS-rebinding) checks. A non-loopback bind requires
+//! authentication. On SIGTERM the server stops accepting, reports not-ready, lets in-flight
+//! calls finish within the grace period, then exits.
 
 mod auth;
 mod body;
 mod listener;
+pub mod oauth;
 mod ratelimit;
 mod session;
 
@@ -29,13 +30,13 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use crate::access::RequestId;
+use crate::access::{RequestId, StaticToken};
 use crate::config::HttpConfig;
 use crate::metrics;
 use crate::server::McpServer;
-use crate::transport::oauth::OAuthValidator;
 
 pub use auth::Authenticator;
+use oauth::OAuthValidator;
 
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
@@ -72,6 +73,7 @@ pub fn oauth_validator(cfg: &HttpConfig) -> anyhow::Result<Option<OAuthValidator
 pub fn router(
     server: McpServer,
     cfg: &HttpConfig,
+    tokens: Vec<StaticToken>,
     oauth: Option<OAuthValidator>,
     health: Arc<Health>,
     mcp_cancel: CancellationToken,
@@ -108,7 +110,7 @@ pub fn router(
             body::check_body,
         ))
         .layer(axum::middleware::from_fn(count_refusals));
-    let authenticator = Arc::new(Authenticator::new(cfg.tokens.clone(), oauth.clone()));
+    let authenticator = Arc::new(Authenticator::new(tokens, oauth.clone()));
     if authenticator.enabled() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(
             authenticator,
@@ -212,8 +214,12 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 }
 
 /// Binds and serves until SIGTERM/Ctrl-C, then drains.
-pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
-    if !cfg.bind.ip().is_loopback() && cfg.tokens.is_empty() && cfg.oauth.is_none() {
+pub async fn serve(
+    server: McpServer,
+    cfg: &HttpConfig,
+    tokens: Vec<StaticToken>,
+) -> anyhow::Result<()> {
+    if !cfg.bind.ip().is_loopback() && tokens.is_empty() && cfg.oauth.is_none() {
         bail!(
             "refusing to serve HTTP on non-loopback address {} without authentication: anyone who \
              reaches it could spend this server's Mistral key. Create a token with \
@@ -224,7 +230,7 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
             cfg.bind
         );
     }
-    for token in &cfg.tokens {
+    for token in &tokens {
         if let Some(sets) = &token.grant.toolsets {
             let sets: Vec<String> = sets.iter().cloned().collect();
             server
@@ -262,8 +268,16 @@ pub async fn serve(server: McpServer, cfg: &HttpConfig) -> anyhow::Result<()> {
         oauth: oauth.clone(),
     });
     let mcp_cancel = CancellationToken::new();
-    let app = router(server, cfg, oauth, health.clone(), mcp_cancel.clone());
-    tracing::info!(%addr, tokens = cfg.tokens.len(), "serving MCP over Streamable HTTP at /mcp");
+    let token_count = tokens.len();
+    let app = router(
+        server,
+        cfg,
+        tokens,
+        oauth,
+        health.clone(),
+        mcp_cancel.clone(),
+    );
+    tracing::info!(%addr, tokens = token_count, "serving MCP over Streamable HTTP at /mcp");
     eprintln!("mistral-mcp: listening on http://{addr}/mcp (health: http://{addr}/healthz)");
     let stopping = CancellationToken::new();
     let policy = listener::ConnectionPolicy {
