@@ -299,7 +299,8 @@ fn published_crate_ships_what_the_build_needs_and_no_test_data() {
         assert!(root().join(path).exists(), "{path} is missing");
     }
     for path in [
-        "tests/snapshots/tools_list_snapshot__tools_list_all.snap",
+        "tests/snapshots/tools_list_snapshot__tools_list_dynamic.snap",
+        "tests/snapshots/tools/chat_complete.json",
         "bench/Cargo.toml",
         "tests/data/intents-heldout.tsv",
         "packaging/mcpb/manifest.json",

@@ -9,6 +9,7 @@ pub mod fake_jobs;
 pub mod harness;
 pub mod http;
 pub mod spec;
+pub mod synth;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -491,7 +492,8 @@ pub fn chat_stream_events(parts: &[&str]) -> Vec<String> {
     events
 }
 
-/// Realistic default answers for every operation the server uses.
+/// Realistic default answers for every operation the server uses; for the other operations
+/// of the spec, one synthesized from its response schema (see `synth`); 404 off the spec.
 fn default_reply(method: &str, path: &str, body: &[u8]) -> Reply {
     let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let m = |p: &str| route_matches(p, method, path);
@@ -604,6 +606,10 @@ fn default_reply(method: &str, path: &str, body: &[u8]) -> Reply {
         return reply;
     }
     if let Some(reply) = fake_jobs::reply(method, path, &req) {
+        return reply;
+    }
+    // Any other operation of the spec: a minimal reply valid against its response schema.
+    if let Some(reply) = synth::reply(method, path, body) {
         return reply;
     }
     Reply::json(

@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 
 pub struct Spec {
     doc: Value,
+    /// Every `$defs` map of the components, merged (see [`collect_defs`]).
+    defs: Map<String, Value>,
 }
 
 fn spec_paths() -> Vec<PathBuf> {
@@ -31,7 +33,11 @@ fn old_spec_path() -> PathBuf {
 fn load(path: &PathBuf) -> Option<Spec> {
     let text = std::fs::read_to_string(path).ok()?;
     let doc: Value = serde_yaml::from_str(&text).ok()?;
-    Some(Spec { doc })
+    let mut defs = Map::new();
+    if let Some(components) = doc.get("components") {
+        collect_defs(components, &mut defs);
+    }
+    Some(Spec { doc, defs })
 }
 
 /// The current spec, or `None` (after a loud message) when it is not on this machine.
@@ -71,7 +77,7 @@ fn path_matches(template: &str, path: &str) -> bool {
 }
 
 /// Collects every `$defs` map anywhere in `v`, so `#/$defs/…` refs resolve from the root.
-fn collect_defs(v: &Value, out: &mut Map<String, Value>) {
+pub fn collect_defs(v: &Value, out: &mut Map<String, Value>) {
     match v {
         Value::Object(o) => {
             if let Some(Value::Object(defs)) = o.get("$defs") {
@@ -87,6 +93,24 @@ fn collect_defs(v: &Value, out: &mut Map<String, Value>) {
 }
 
 impl Spec {
+    /// The whole document.
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+
+    /// The `$defs` found anywhere in the components.
+    pub fn defs(&self) -> &Map<String, Value> {
+        &self.defs
+    }
+
+    /// The operation object of a method and a path key as written in the spec.
+    pub fn operation(&self, method: &str, path_template: &str) -> Option<&Value> {
+        self.doc
+            .get("paths")
+            .and_then(|p| p.get(path_template))
+            .and_then(|i| i.get(method.to_ascii_lowercase()))
+    }
+
     /// The operation object for a method and a concrete path. With several matches (the
     /// `#stream` variants) the one whose body schema accepts `body` is preferred.
     pub fn operations(&self, method: &str, path: &str) -> Vec<(String, &Value)> {
@@ -139,6 +163,12 @@ impl Spec {
     }
 
     fn validator_for(&self, schema: &Value) -> jsonschema::Validator {
+        self.validator_with(schema, false)
+    }
+
+    /// A validator of `schema` (refs to the components and to any `$defs` resolve), which
+    /// also asserts `format`s (date-time, uuid, uri...) when `formats` is set.
+    fn validator_with(&self, schema: &Value, formats: bool) -> jsonschema::Validator {
         let mut root = match schema {
             Value::Object(o) => o.clone(),
             _ => Map::new(),
@@ -151,6 +181,7 @@ impl Spec {
         root.insert("$defs".into(), Value::Object(defs));
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(formats)
             .build(&Value::Object(root))
             .expect("spec schema compiles")
     }
@@ -179,6 +210,21 @@ impl Spec {
             problems.push(format!("{template}: {}", errors.join("; ")));
         }
         Err(problems.join("\n"))
+    }
+
+    /// Checks a value against a schema of the spec (a response schema, an SSE event
+    /// schema), formats included. Returns the validation errors.
+    pub fn check_value(&self, schema: &Value, value: &Value) -> Result<(), String> {
+        let errors: Vec<String> = self
+            .validator_with(schema, true)
+            .iter_errors(value)
+            .map(|e| format!("at `{}`: {e}", e.instance_path))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
     }
 
     /// Checks that a request with no body is one the spec declares without a required body,
