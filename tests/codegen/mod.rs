@@ -281,10 +281,14 @@ impl Gen {
                             })
                 })
             });
-        let admin = operation
-            .get("security")
-            .and_then(Value::as_array)
-            .is_some_and(|s| s.iter().any(|r| r.get("AdminApiKey").is_some()));
+        let scheme = |name: &str| {
+            operation
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|r| r.get(name).is_some()))
+        };
+        let admin = scheme("AdminApiKey");
+        let key_header = scheme("DashboardUserContextAuth");
 
         // The struct.
         let mut code = String::new();
@@ -350,8 +354,10 @@ impl Gen {
                 .collect();
             spec.push(format!(".headers(&[{}])", list.join(", ")));
         }
+        let bodiless_method = method == "GET" || method == "DELETE";
         match body {
-            "None" if method != "GET" && method != "DELETE" => spec.push(".no_body()".into()),
+            "None" if !bodiless_method => spec.push(".no_body()".into()),
+            "Json" if bodiless_method => spec.push(".json_body()".into()),
             "Whole" => spec.push(".whole_body(\"body\")".into()),
             _ => {}
         }
@@ -367,6 +373,8 @@ impl Gen {
         }
         if admin {
             spec.push(".admin()".into());
+        } else if key_header {
+            spec.push(".key_header()".into());
         }
         writeln!(code, "impl Operation for {name} {{").ok();
         if spec.len() == 1 {

@@ -53,6 +53,7 @@ pub fn test_config(
     let url = fake.url.clone();
     let env = move |k: &str| match k {
         "MISTRAL_API_KEY" => Some(TEST_KEY.to_string()),
+        "MISTRAL_ADMIN_API_KEY" => Some(super::TEST_ADMIN_KEY.to_string()),
         "MISTRAL_BASE_URL" => Some(url.clone()),
         _ => None,
     };

@@ -22,6 +22,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub const TEST_KEY: &str = "sk-test-SECRET-0123456789abcdef";
+/// The organization's admin key the test servers hold.
+pub const TEST_ADMIN_KEY: &str = "sk-admin-SECRET-fedcba9876543210";
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
@@ -653,13 +655,38 @@ pub fn assert_valid_upstream(rec: &Recorded) {
     }
 }
 
+/// The request carries the key its operation's security scheme asks for: the admin key
+/// (as bearer and `x-api-key`) for admin operations, the API key in `x-api-key` for the
+/// user-context ones, else the API key as bearer.
 pub fn assert_authorised(rec: &Recorded) {
-    assert_eq!(
-        rec.header("authorization"),
-        Some(format!("Bearer {TEST_KEY}").as_str()),
-        "{}",
-        rec.route()
-    );
+    let scheme = spec::spec().and_then(|s| s.security_scheme(&rec.method, &rec.path));
+    match scheme.as_deref() {
+        Some("AdminApiKey") => {
+            let bearer = format!("Bearer {TEST_ADMIN_KEY}");
+            assert_eq!(
+                rec.header("authorization"),
+                Some(bearer.as_str()),
+                "{}",
+                rec.route()
+            );
+            assert_eq!(
+                rec.header("x-api-key"),
+                Some(TEST_ADMIN_KEY),
+                "{}",
+                rec.route()
+            );
+        }
+        Some("DashboardUserContextAuth") => {
+            assert_eq!(rec.header("x-api-key"), Some(TEST_KEY), "{}", rec.route());
+            assert_eq!(rec.header("authorization"), None, "{}", rec.route());
+        }
+        _ => assert_eq!(
+            rec.header("authorization"),
+            Some(format!("Bearer {TEST_KEY}").as_str()),
+            "{}",
+            rec.route()
+        ),
+    }
 }
 
 /// The request is authorised and matches `spec` (named `label` in failures): JSON body,

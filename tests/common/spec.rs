@@ -61,13 +61,6 @@ pub fn old_spec() -> Option<&'static Spec> {
     SPEC.get_or_init(|| load(&old_spec_path())).as_ref()
 }
 
-impl Spec {
-    /// The whole parsed document.
-    pub fn doc(&self) -> &Value {
-        &self.doc
-    }
-}
-
 /// Whether a spec path key (possibly with a `#fragment`) matches a concrete path.
 fn path_matches(template: &str, path: &str) -> bool {
     let template = template.split('#').next().unwrap_or(template);
@@ -101,6 +94,16 @@ impl Spec {
     /// The `$defs` found anywhere in the components.
     pub fn defs(&self) -> &Map<String, Value> {
         &self.defs
+    }
+
+    /// The security scheme an operation names (`AdminApiKey`, ...), if it names one.
+    pub fn security_scheme(&self, method: &str, path: &str) -> Option<String> {
+        let (_, op) = self.operations(method, path).into_iter().next()?;
+        op.pointer("/security/0")?
+            .as_object()?
+            .keys()
+            .next()
+            .cloned()
     }
 
     /// The operation object of a method and a path key as written in the spec.

@@ -431,6 +431,7 @@ impl Operation for AdminUserGroupsMembersRemove {
         "admin_user_groups_members_remove",
         "/v1/admin/user-groups/{group_uuid}/members",
     )
+    .json_body()
     .admin();
 }
 
@@ -878,6 +879,7 @@ impl Operation for AdminWorkspacesMembersRemove {
         "admin_workspaces_members_remove",
         "/v1/admin/workspaces/{workspace_uuid}/remove-users",
     )
+    .json_body()
     .admin();
 }
 

@@ -24,7 +24,7 @@ pub fn entries() -> Vec<OpEntry> {
 pub struct UsersMeGet {}
 
 impl Operation for UsersMeGet {
-    const SPEC: OpSpec = OpSpec::get("users_me_get", "/v1/users/me");
+    const SPEC: OpSpec = OpSpec::get("users_me_get", "/v1/users/me").key_header();
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -40,7 +40,8 @@ pub struct UsersMeOrganizationsList {
 
 impl Operation for UsersMeOrganizationsList {
     const SPEC: OpSpec = OpSpec::get("users_me_organizations_list", "/v1/users/me/organizations")
-        .query(&["offset", "limit"]);
+        .query(&["offset", "limit"])
+        .key_header();
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -58,5 +59,6 @@ pub struct UsersMeWorkspacesList {
 
 impl Operation for UsersMeWorkspacesList {
     const SPEC: OpSpec = OpSpec::get("users_me_workspaces_list", "/v1/users/me/workspaces")
-        .query(&["organization_id", "offset", "limit"]);
+        .query(&["organization_id", "offset", "limit"])
+        .key_header();
 }
