@@ -98,6 +98,8 @@ pub struct ToolDef {
     pub description: String,
     pub keywords: Vec<String>,
     pub enabled: bool,
+    /// The spec's key for the operation, `"METHOD /path"` with any `#fragment`.
+    pub operation: String,
     pub op: OpEntry,
 }
 
@@ -110,13 +112,14 @@ impl ToolDef {
         self.op.input_schema.clone()
     }
 
+    /// Every tool reaches Mistral, an open world: `openWorldHint` is left at the MCP default
+    /// (true) rather than spelled out in every listed tool.
     pub fn annotations(&self) -> ToolAnnotations {
         let spec = self.spec();
         ToolAnnotations::new()
             .read_only(spec.read_only())
             .destructive(spec.effect == Effect::Destructive)
             .idempotent(spec.idempotent)
-            .open_world(true)
     }
 
     /// The MCP tool as `tools/list` shows it.
@@ -228,6 +231,7 @@ impl Catalog {
                 description: e.description.trim().to_string(),
                 keywords: e.keywords,
                 enabled: e.enabled,
+                operation: e.operation,
                 op,
             });
         }

@@ -56,7 +56,9 @@ pub struct GlobalArgs {
     /// Mistral API base URL.
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
-    /// `all`: list every tool. `dynamic`: list only search_tools, describe_tools and call_tool.
+    /// `core` (default): the core toolsets (or those of --toolsets) and the discovery tools.
+    /// `all`: every tool (~285). `dynamic`: only search_tools, describe_tools and call_tool.
+    /// Every tool stays reachable through search_tools and call_tool in each mode.
     #[arg(long, global = true, value_enum)]
     pub tools: Option<ToolMode>,
     /// Only these toolsets, comma-separated (e.g. chat,ocr,files). `mistral-mcp tools` lists them.

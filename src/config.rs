@@ -35,17 +35,32 @@ pub mod env {
     pub const TOKENS_FILE: &str = "MISTRAL_MCP_TOKENS_FILE";
 }
 
-/// Which tools `tools/list` shows.
+/// Which tools `tools/list` shows. Whatever is listed, every exposed tool stays reachable
+/// through `search_tools` and `call_tool`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolMode {
-    /// Every enabled tool, plus `search_tools`.
+    /// The core toolsets (chat, fim, embeddings, classifiers, ocr, files, models), or the
+    /// ones `--toolsets` names, plus the discovery tools: about 6,000 tokens of context.
     #[default]
+    Core,
+    /// Every exposed tool, plus `search_tools`: all ~285 operations, a large context.
     All,
     /// Only `search_tools`, `describe_tools` and `call_tool`: a few hundred tokens of context
     /// that still reach every operation.
     Dynamic,
 }
+
+/// The toolsets `core` mode lists when `--toolsets` names none.
+pub const CORE_TOOLSETS: &[&str] = &[
+    "chat",
+    "fim",
+    "embeddings",
+    "classifiers",
+    "ocr",
+    "files",
+    "models",
+];
 
 /// The configuration file, as written by a user. Every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -601,7 +616,7 @@ mod tests {
         let c = load(&[], None).unwrap();
         assert!(c.upstream.api_key.is_none());
         assert_eq!(c.upstream.base_url.as_str(), "https://api.mistral.ai/");
-        assert_eq!(c.tools.mode, ToolMode::All);
+        assert_eq!(c.tools.mode, ToolMode::Core);
         assert!(c.files.allowed_dirs.is_empty());
         assert_eq!(c.http.bind.to_string(), "127.0.0.1:8080");
     }

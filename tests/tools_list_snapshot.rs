@@ -24,7 +24,9 @@ fn listed(mode: ToolMode) -> Value {
         mode: Some(mode),
         ..Default::default()
     };
-    let config = Config::load_with(&o, &|_| None).unwrap();
+    // With the admin key, so the admin tools are snapshotted too.
+    let env = |k: &str| (k == "MISTRAL_ADMIN_API_KEY").then(|| "sk-admin-snapshot".to_string());
+    let config = Config::load_with(&o, &env).unwrap();
     let server = McpServer::new(&config, Catalog::load(None).unwrap()).unwrap();
     serde_json::to_value(server.listed_tools()).unwrap()
 }
@@ -153,21 +155,21 @@ fn tools_list_dynamic_mode() {
 /// at most 64 characters, every tool annotated, a title and a description.
 #[test]
 fn every_listed_tool_is_portable() {
-    for mode in [ToolMode::All, ToolMode::Dynamic] {
+    for mode in [ToolMode::All, ToolMode::Core, ToolMode::Dynamic] {
         for tool in listed(mode).as_array().unwrap() {
             let name = tool["name"].as_str().unwrap();
             assert!(name.len() <= 64 && !name.is_empty(), "{name}");
             let schema = tool["inputSchema"].as_object().unwrap();
             mistral_mcp::schema::check_portable(name, schema).unwrap();
             let a = &tool["annotations"];
-            for hint in [
-                "readOnlyHint",
-                "destructiveHint",
-                "idempotentHint",
-                "openWorldHint",
-            ] {
+            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint"] {
                 assert!(a[hint].is_boolean(), "{name} lacks {hint}");
             }
+            // Absent means true (the MCP default): every Mistral tool reaches the outside.
+            assert!(
+                a.get("openWorldHint").is_none_or(Value::is_boolean),
+                "{name}: openWorldHint"
+            );
             assert!(
                 tool["title"].is_string() && tool["description"].as_str().unwrap().len() > 20,
                 "{name}"
@@ -176,10 +178,30 @@ fn every_listed_tool_is_portable() {
     }
 }
 
+/// The context each mode costs an agent: the default must stay near 6,000 tokens and the
+/// dynamic mode under 500, however many operations the catalog grows to. Prints the figures
+/// (`cargo test --test tools_list_snapshot -- --nocapture`); tokens are estimated as bytes/4.
 #[test]
-fn dynamic_mode_is_small() {
-    let bytes = serde_json::to_string(&listed(ToolMode::Dynamic))
-        .unwrap()
-        .len();
-    assert!(bytes < 4000, "dynamic tools/list grew to {bytes} bytes");
+fn each_mode_fits_its_context_budget() {
+    let mut sizes = Vec::new();
+    for (mode, budget) in [
+        (ToolMode::Core, 24_000),
+        (ToolMode::Dynamic, 2_000),
+        (ToolMode::All, usize::MAX),
+    ] {
+        let tools = listed(mode);
+        let bytes = serde_json::to_string(&tools).unwrap().len();
+        let count = tools.as_array().unwrap().len();
+        println!(
+            "tools/list {mode:?}: {count} tools, {bytes} bytes of compact JSON, ~{} tokens",
+            bytes / 4
+        );
+        sizes.push((mode, bytes, budget));
+    }
+    for (mode, bytes, budget) in sizes {
+        assert!(
+            bytes <= budget,
+            "{mode:?} tools/list is {bytes} bytes, over {budget}"
+        );
+    }
 }

@@ -71,7 +71,7 @@ pub struct NamedFunction {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatComplete {
-    /// Model id, for example `mistral-large-latest`, `mistral-medium-latest`, `mistral-small-latest`, `magistral-medium-latest` (reasoning), `pixtral-large-latest` (vision). models_list shows every model.
+    /// Model id, e.g. `mistral-large-latest`, `mistral-small-latest`, `magistral-medium-latest` (reasoning); models_list has all.
     pub model: String,
     /// The conversation, oldest message first.
     pub messages: Vec<Message>,

@@ -1,6 +1,8 @@
 //! Moderation and classification of texts and conversations.
 
-use schemars::JsonSchema;
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -32,11 +34,27 @@ impl Operation for Moderate {
 }
 
 /// One conversation, or several conversations.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Conversations {
     One(Vec<Message>),
     Many(Vec<Vec<Message>>),
+}
+
+// The message schema is spelled out once: the several-conversations form points back to it
+// instead of repeating ~1,500 bytes of schema in every tools/list.
+impl JsonSchema for Conversations {
+    fn schema_name() -> Cow<'static, str> {
+        "Conversations".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<Vec<Message>>();
+        json_schema!({"anyOf": [one, {
+            "type": "array",
+            "description": "Several conversations, each a list of messages as in the first form.",
+            "items": {"type": "array", "items": {"type": "object"}}
+        }]})
+    }
 }
 
 /// Flag harmful content in a conversation, judging the last turn in context.
@@ -84,11 +102,25 @@ pub struct InstructRequest {
 }
 
 /// One conversation or several.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum InstructInputs {
     One(InstructRequest),
     Many(Vec<InstructRequest>),
+}
+
+impl JsonSchema for InstructInputs {
+    fn schema_name() -> Cow<'static, str> {
+        "InstructInputs".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<InstructRequest>();
+        json_schema!({"anyOf": [one, {
+            "type": "array",
+            "description": "Several conversations, each `{\"messages\":[…]}` as in the first form.",
+            "items": {"type": "object"}
+        }]})
+    }
 }
 
 /// Classify conversations with a classifier model.

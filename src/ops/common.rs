@@ -14,7 +14,7 @@ use serde_json::Value;
 pub enum Content {
     /// Plain text.
     Text(String),
-    /// Chunks such as `{"type":"text","text":"…"}`, `{"type":"image_url","image_url":"https://… or data:image/png;base64,…"}`, `{"type":"document_url","document_url":"https://…"}`.
+    /// Chunks: `{"type":"text","text":…}`, `{"type":"image_url","image_url":URL}`, `{"type":"document_url","document_url":URL}`.
     Chunks(Vec<Value>),
 }
 
@@ -35,7 +35,7 @@ pub enum Role {
 pub struct Message {
     /// `system` (instructions), `user`, `assistant` (an earlier reply) or `tool` (a tool result).
     pub role: Role,
-    /// The text, or a list of chunks. Required except on an assistant message that only carries tool_calls.
+    /// Text or chunks; may be left out on an assistant message with tool_calls.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Content>,
     /// Assistant only: the tool calls it made.

@@ -69,7 +69,7 @@ pub fn tools(mode: ToolMode) -> Vec<Tool> {
             ToolMode::All => {
                 "Find the right Mistral tool for a task described in plain words. Returns ranked tool names with what each does."
             }
-            ToolMode::Dynamic => {
+            ToolMode::Core | ToolMode::Dynamic => {
                 "Find the Mistral tool for a task described in plain words (chat, OCR, embeddings, files, agents, batch, libraries, audio…). Returns ranked tool names; then describe_tools and call_tool."
             }
         },
@@ -77,7 +77,7 @@ pub fn tools(mode: ToolMode) -> Vec<Tool> {
     );
     match mode {
         ToolMode::All => vec![search],
-        ToolMode::Dynamic => vec![
+        ToolMode::Core | ToolMode::Dynamic => vec![
             search,
             read_only_tool(
                 META_DESCRIBE,
@@ -169,7 +169,9 @@ impl McpServer {
             }));
         }
         let next = match self.shared.mode {
-            ToolMode::Dynamic => "Next: describe_tools for the input schema, then call_tool.",
+            ToolMode::Core | ToolMode::Dynamic => {
+                "Listed tools can be called directly; for the others, describe_tools for the input schema, then call_tool."
+            }
             ToolMode::All => "Call the chosen tool directly.",
         };
         let text = if lines.is_empty() {

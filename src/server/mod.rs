@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::{Grant, RequestId};
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::{Config, ToolMode};
+use crate::config::{CORE_TOOLSETS, Config, ToolMode};
 use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
 use crate::ops::{CallContext, ProgressSink, ToolError};
@@ -60,26 +60,32 @@ impl McpServer {
         let files = Arc::new(LocalFiles::new(&config.files));
         let wanted = &config.tools.toolsets;
         let read_only = config.tools.read_only;
+        // Admin tools exist only for a server given the organization's admin key.
+        let admin = client.has_admin_api_key();
         let mut exposed = HashMap::new();
         let mut docs = Vec::new();
         for (i, t) in catalog.tools.iter().enumerate() {
             let in_toolset = wanted.is_empty() || wanted.contains(&t.toolset);
-            if t.enabled && in_toolset && (!read_only || t.spec().read_only()) {
+            let keyed = admin || t.toolset != ADMIN_TOOLSET;
+            if t.enabled && in_toolset && keyed && (!read_only || t.spec().read_only()) {
                 exposed.insert(t.name.clone(), i);
                 docs.push(search_doc(t));
             }
         }
         let search = SearchIndex::build(&docs);
         let meta_tools = meta::tools(config.tools.mode);
-        let mut listed: Vec<Tool> = match config.tools.mode {
-            ToolMode::All => catalog
-                .tools
-                .iter()
-                .filter(|t| exposed.contains_key(&t.name))
-                .map(ToolDef::to_tool)
-                .collect(),
-            ToolMode::Dynamic => Vec::new(),
+        let listed_toolset = |toolset: &str| match config.tools.mode {
+            ToolMode::All => true,
+            ToolMode::Core if wanted.is_empty() => CORE_TOOLSETS.contains(&toolset),
+            ToolMode::Core => true,
+            ToolMode::Dynamic => false,
         };
+        let mut listed: Vec<Tool> = catalog
+            .tools
+            .iter()
+            .filter(|t| exposed.contains_key(&t.name) && listed_toolset(&t.toolset))
+            .map(ToolDef::to_tool)
+            .collect();
         listed.extend(meta_tools.iter().cloned());
         Ok(Self {
             shared: Arc::new(Shared {
@@ -227,6 +233,12 @@ fn search_doc(t: &ToolDef) -> SearchDoc {
     }
 }
 
+/// The toolset that needs the organization's admin key.
+const ADMIN_TOOLSET: &str = "admin";
+
+const INSTRUCTIONS_CORE: &str = "Tools for the Mistral AI API. Listed: chat, code completion, embeddings, moderation, OCR, files and models. \
+Everything else (agents, conversations, audio, batch and fine-tuning jobs, libraries, connectors, prompts, skills, RAG, workflows, \
+observability, your user) is reached with search_tools (describe the task in plain words), then describe_tools and call_tool.";
 const INSTRUCTIONS_ALL: &str = "Tools for the Mistral AI API: chat, code completion, embeddings, moderation, OCR, files, models, \
 agents and conversations, batch and fine-tuning jobs, document libraries, audio. Long jobs have *_wait tools that report progress. \
 Not sure which tool fits? Call search_tools with what you want to do.";
@@ -236,6 +248,7 @@ describe_tools shows its input schema, call_tool runs it.";
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
         let instructions = match self.shared.mode {
+            ToolMode::Core => INSTRUCTIONS_CORE,
             ToolMode::All => INSTRUCTIONS_ALL,
             ToolMode::Dynamic => INSTRUCTIONS_DYNAMIC,
         };
@@ -304,7 +317,14 @@ impl ServerHandler for McpServer {
 
 impl McpServer {
     fn unknown_tool(&self, name: &str) -> McpError {
-        let why = if self.shared.catalog.get(name).is_some() {
+        let tool = self.shared.catalog.get(name);
+        let why = if tool.is_some_and(|t| t.toolset == ADMIN_TOOLSET)
+            && !self.shared.client.has_admin_api_key()
+        {
+            "it is an admin tool, and admin tools are off until the server has the organization's \
+             admin API key (set MISTRAL_ADMIN_API_KEY, --admin-api-key-file or [mistral] \
+             admin_api_key_file, then restart it)"
+        } else if tool.is_some() {
             if self.shared.read_only {
                 "it is disabled on this server (read-only mode or toolset filter)"
             } else {
