@@ -303,24 +303,55 @@ fn tools_table(server: &McpServer) -> String {
 
 /// The README's tool table (a test keeps the README in sync with it).
 pub fn tools_markdown(server: &McpServer) -> String {
-    let mut out = String::from(
-        "| Tool | Toolset | Operation | Effect | What it does |\n|---|---|---|---|---|\n",
-    );
-    for t in &server.catalog().tools {
-        let first = t
-            .description
-            .split(". ")
-            .next()
-            .unwrap_or(&t.description)
-            .trim_end_matches('.');
+    let catalog = server.catalog();
+    let mut out = String::new();
+    // The listed-by-default toolsets first, in their order, then the rest by name.
+    let core = crate::config::CORE_TOOLSETS;
+    let mut toolsets: Vec<(&String, &crate::catalog::ToolsetDef)> =
+        catalog.toolsets.iter().collect();
+    toolsets.sort_by_key(|(name, _)| {
+        (
+            core.iter().position(|c| c == name).unwrap_or(core.len()),
+            name.as_str(),
+        )
+    });
+    for (toolset, def) in toolsets {
+        let tools: Vec<&crate::catalog::ToolDef> = catalog
+            .tools
+            .iter()
+            .filter(|t| &t.toolset == toolset)
+            .collect();
+        if tools.is_empty() {
+            continue;
+        }
+        let listed = if crate::config::CORE_TOOLSETS.contains(&toolset.as_str()) {
+            ", listed by default"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "| `{}` | {} | `{}` | {} | {}. |\n",
-            t.name,
-            t.toolset,
-            t.spec().operation(),
-            effect_label(t),
-            first
+            "<details><summary><b>{toolset}</b>: {} ({} tool{}{listed})</summary>\n\n\
+             | Tool | Operation | Effect | What it does |\n|---|---|---|---|\n",
+            def.description,
+            tools.len(),
+            if tools.len() == 1 { "" } else { "s" }
         ));
+        for t in tools {
+            let first = t
+                .description
+                .split(". ")
+                .next()
+                .unwrap_or(&t.description)
+                .trim_end_matches('.');
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} | {}. |\n",
+                t.name,
+                t.operation,
+                effect_label(t),
+                first
+            ));
+        }
+        out.push_str("\n</details>\n");
     }
     out
 }

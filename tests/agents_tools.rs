@@ -687,7 +687,7 @@ async fn list_results_say_how_to_get_the_next_page() {
 #[tokio::test]
 async fn annotations_match_what_the_tools_do() {
     let fake = FakeMistral::start().await;
-    let s = harness::start(&fake, |_| {}).await;
+    let s = harness::start(&fake, |o| o.mode = Some(mistral_mcp::config::ToolMode::All)).await;
     let tools = s.client.list_all_tools().await.unwrap();
     let hints = |name: &str| {
         let t = tools.iter().find(|t| t.name == name).expect(name);

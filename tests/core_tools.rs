@@ -629,7 +629,11 @@ async fn dynamic_mode_reaches_every_tool_through_three() {
 #[tokio::test]
 async fn read_only_mode_hides_and_refuses_writes() {
     let fake = FakeMistral::start().await;
-    let s = harness::start(&fake, |o| o.read_only = true).await;
+    let s = harness::start(&fake, |o| {
+        o.read_only = true;
+        o.mode = Some(mistral_mcp::config::ToolMode::All);
+    })
+    .await;
     let tools = s.client.list_all_tools().await.unwrap();
     assert!(
         tools

@@ -708,7 +708,7 @@ async fn large_results_are_not_dumped_inline() {
 #[tokio::test]
 async fn annotations_match_what_the_tools_do() {
     let fake = FakeMistral::start().await;
-    let s = harness::start(&fake, |_| {}).await;
+    let s = harness::start(&fake, |o| o.mode = Some(mistral_mcp::config::ToolMode::All)).await;
     let tools = s.client.list_all_tools().await.unwrap();
     let ann = |name: &str| {
         tools
