@@ -222,22 +222,8 @@ impl McpServer {
         match self.exposed_tool(&args.name) {
             Some(tool) => self.run_tool(tool, args.arguments, ctx).await,
             None => {
-                let guesses: Vec<String> = self
-                    .search_index()
-                    .search(&args.name, 3)
-                    .into_iter()
-                    .map(|h| h.name)
-                    .collect();
-                ToolError::InvalidArguments(format!(
-                    "`name`: no tool `{}` on this server{}",
-                    clip(&args.name, 128),
-                    if guesses.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}", guesses.join(", "))
-                    }
-                ))
-                .into_result()
+                ToolError::InvalidArguments(format!("`name`: {}", self.unavailable(&args.name)))
+                    .into_result()
             }
         }
     }

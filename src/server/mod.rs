@@ -317,6 +317,12 @@ impl ServerHandler for McpServer {
 
 impl McpServer {
     fn unknown_tool(&self, name: &str) -> McpError {
+        McpError::invalid_params(self.unavailable(name), None)
+    }
+
+    /// Why a tool name cannot be called here, and what to call instead: one message for
+    /// `tools/call` and `call_tool` alike.
+    pub(crate) fn unavailable(&self, name: &str) -> String {
         let tool = self.shared.catalog.get(name);
         let why = if tool.is_some_and(|t| t.toolset == ADMIN_TOOLSET)
             && !self.shared.client.has_admin_api_key()
@@ -347,6 +353,6 @@ impl McpServer {
         };
         // The name is the client's: quote a prefix, never megabytes.
         let name = crate::ops::clip(name, 128);
-        McpError::invalid_params(format!("unknown tool `{name}`: {why}. {hint}"), None)
+        format!("unknown tool `{name}`: {why}. {hint}")
     }
 }

@@ -438,10 +438,10 @@ impl Gen {
             if !any {
                 return Ok(None);
             }
-            if branches.len() == 1 {
-                if let Some((_, r)) = self.object_parts(&self.resolve(&branches[0])) {
-                    required = r;
-                }
+            if branches.len() == 1
+                && let Some((_, r)) = self.object_parts(&self.resolve(&branches[0]))
+            {
+                required = r;
             }
         } else {
             match self.object_parts(&schema) {
