@@ -11,12 +11,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use mistral_mcp::api::chat::ChatComplete;
+use mistral_mcp::api::embeddings::CreateEmbeddings;
 use mistral_mcp::catalog::Catalog;
 use mistral_mcp::config::{Config, Overrides};
-use mistral_mcp::ops::chat::ChatComplete;
-use mistral_mcp::ops::embeddings::CreateEmbeddings;
-use mistral_mcp::ops::{Operation, ToolOutput, build_request, parse_arguments};
 use mistral_mcp::schema::input_schema;
+use mistral_mcp::tool::{Operation, ToolOutput, build_request, parse_arguments};
 use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 

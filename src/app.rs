@@ -13,8 +13,8 @@ use crate::access::StaticToken;
 use crate::catalog::Catalog;
 use crate::cli::{Cli, Command, ServeArgs, TokenCommand};
 use crate::config::{Config, Overrides};
-use crate::ops::Effect;
 use crate::server::McpServer;
+use crate::tool::Effect;
 
 /// The configuration and the inbound tokens it lists. Every subcommand resolves the tokens,
 /// not only `serve --http`, so a bad entry stops any of them at start, as config errors do.
@@ -100,7 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config_path: args.config_path,
                 print: args.print,
                 api_key_env: args.api_key_env,
-                server_args: crate::install::server_args(&cli.global)?,
+                server_args: cli.global.server_args()?,
             };
             let host = crate::install::Host::current(req.api_key_env)?;
             print(&crate::install::install(&req, &host)?)?;

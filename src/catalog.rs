@@ -4,7 +4,7 @@
 //! `tools.toml` is compiled into the binary; an override file (`--catalog`) patches entries
 //! of it (rename, re-describe, add keywords, disable). Both are strict: an unknown key, an
 //! unknown operation or a duplicate name stops the server with a message naming it. The
-//! catalog is joined with the operation registry ([`crate::ops::registry`]) into
+//! catalog is joined with the operation registry ([`crate::api::registry`]) into
 //! [`ToolDef`]s, the single list everything else (listing, calling, search, docs) reads.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Deserialize;
 
-use crate::ops::{Effect, OpEntry, OpSpec};
+use crate::tool::{Effect, OpEntry, OpSpec};
 
 /// The catalog shipped with the binary.
 pub const EMBEDDED: &str = include_str!("../tools.toml");
@@ -45,7 +45,7 @@ struct ToolEntry {
     name: Option<String>,
     /// `"METHOD /path"` as the spec keys it (a `#fragment` included).
     operation: String,
-    /// The request and its `run` are written by hand in `src/ops/<area>.rs` instead of
+    /// The request and its `run` are written by hand in `src/api/<area>.rs` instead of
     /// generated from the spec.
     #[serde(default)]
     hand_written: bool,
@@ -155,7 +155,7 @@ impl Catalog {
             }
             None => None,
         };
-        Self::build(EMBEDDED, patch, crate::ops::registry())
+        Self::build(EMBEDDED, patch, crate::api::registry())
     }
 
     fn build(
@@ -397,11 +397,11 @@ mod tests {
     fn override_patches_and_rejects_unknowns() {
         let patch: OverrideFile =
             toml::from_str("[tools.files_delete]\nenabled = false\nname = \"rm_file\"\n").unwrap();
-        let c = Catalog::build(EMBEDDED, Some(patch), crate::ops::registry()).unwrap();
+        let c = Catalog::build(EMBEDDED, Some(patch), crate::api::registry()).unwrap();
         let t = c.get("rm_file").unwrap();
         assert!(!t.enabled);
         let patch: OverrideFile = toml::from_str("[tools.no_such_op]\nenabled = false\n").unwrap();
-        let err = Catalog::build(EMBEDDED, Some(patch), crate::ops::registry())
+        let err = Catalog::build(EMBEDDED, Some(patch), crate::api::registry())
             .err()
             .unwrap();
         assert!(err.to_string().contains("no_such_op"));

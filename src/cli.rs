@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Overrides, ToolMode};
 use crate::telemetry::LogFormat;
@@ -227,6 +227,58 @@ pub struct ServeArgs {
 }
 
 impl GlobalArgs {
+    /// The server options given next to `install` (`--allow-dir`, `--tools`, `--api-key-file`,
+    /// ...), as arguments for the entry. Paths become absolute, since the client starts the server
+    /// from a directory of its own choosing.
+    pub fn server_args(&self) -> anyhow::Result<Vec<String>> {
+        let g = self;
+        let mut args = Vec::new();
+        let mut push = |flag: &str, value: String| {
+            args.push(flag.to_string());
+            args.push(value);
+        };
+        if let Some(p) = &g.config {
+            push("--config", crate::install::absolute(p, "--config")?);
+        }
+        if let Some(p) = &g.api_key_file {
+            push(
+                "--api-key-file",
+                crate::install::absolute(p, "--api-key-file")?,
+            );
+        }
+        if let Some(p) = &g.admin_api_key_file {
+            push(
+                "--admin-api-key-file",
+                crate::install::absolute(p, "--admin-api-key-file")?,
+            );
+        }
+        if let Some(url) = &g.base_url {
+            push("--base-url", url.clone());
+        }
+        if let Some(mode) = g.tools.and_then(|m| m.to_possible_value()) {
+            push("--tools", mode.get_name().to_string());
+        }
+        if let Some(sets) = &g.toolsets {
+            push("--toolsets", sets.join(","));
+        }
+        if let Some(p) = &g.catalog {
+            push("--catalog", crate::install::absolute(p, "--catalog")?);
+        }
+        for dir in &g.allow_dirs {
+            push("--allow-dir", crate::install::absolute(dir, "--allow-dir")?);
+        }
+        if let Some(s) = g.timeout_secs {
+            push("--timeout-secs", s.to_string());
+        }
+        if let Some(n) = g.max_retries {
+            push("--max-retries", n.to_string());
+        }
+        if g.read_only {
+            args.push("--read-only".into());
+        }
+        Ok(args)
+    }
+
     pub fn overrides(&self) -> Overrides {
         Overrides {
             config_file: self.config.clone(),

@@ -16,8 +16,8 @@ use futures::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use crate::config::FilesConfig;
+use crate::error::ToolError;
 use crate::mistral::UpstreamError;
-use crate::ops::ToolError;
 
 #[derive(Debug, Clone)]
 pub struct LocalFiles {

@@ -1,4 +1,4 @@
-//! The checked-in generated operation layer (`src/ops/generated/`) is exactly what the
+//! The checked-in generated operation layer (`src/api/generated/`) is exactly what the
 //! generator makes from Mistral's spec and `tools.toml`. Fails on any difference; run
 //! `scripts/generate` (which sets `UPDATE_GENERATED=1`) to rewrite the files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -31,7 +31,7 @@ fn generated_code_matches_the_spec_and_the_catalog() {
             .unwrap()
     })
     .unwrap();
-    let dir = root.join("src/ops/generated");
+    let dir = root.join("src/api/generated");
     let update = std::env::var_os("UPDATE_GENERATED").is_some();
     let mut stale = Vec::new();
     let files: std::collections::BTreeMap<String, String> = files
@@ -63,7 +63,7 @@ fn generated_code_matches_the_spec_and_the_catalog() {
     }
     assert!(
         stale.is_empty(),
-        "src/ops/generated/ is out of date ({stale:?}); run scripts/generate"
+        "src/api/generated/ is out of date ({stale:?}); run scripts/generate"
     );
 }
 

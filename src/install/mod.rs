@@ -13,9 +13,7 @@ pub mod edit;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::ValueEnum;
 
-use crate::cli::GlobalArgs;
 use clients::{Client, ClientId, Platform, Shape};
 use edit::{Entry, Json, Outcome};
 
@@ -30,7 +28,7 @@ pub struct InstallRequest {
     pub print: bool,
     /// Copy `$MISTRAL_API_KEY` into the entry (plain text).
     pub api_key_env: bool,
-    /// Options for the server, already absolute (see [`server_args`]).
+    /// Options for the server, already absolute (see [`crate::cli::GlobalArgs::server_args`]).
     pub server_args: Vec<String>,
 }
 
@@ -69,52 +67,10 @@ fn plain_path(p: PathBuf) -> PathBuf {
     }
 }
 
-fn absolute(p: &Path, what: &str) -> anyhow::Result<String> {
+pub(crate) fn absolute(p: &Path, what: &str) -> anyhow::Result<String> {
     let abs = std::fs::canonicalize(p)
         .with_context(|| format!("{what} {} does not exist", p.display()))?;
     Ok(plain_path(abs).to_string_lossy().into_owned())
-}
-
-/// The server options given next to `install` (`--allow-dir`, `--tools`, `--api-key-file`,
-/// ...), as arguments for the entry. Paths become absolute, since the client starts the server
-/// from a directory of its own choosing.
-pub fn server_args(g: &GlobalArgs) -> anyhow::Result<Vec<String>> {
-    let mut args = Vec::new();
-    let mut push = |flag: &str, value: String| {
-        args.push(flag.to_string());
-        args.push(value);
-    };
-    if let Some(p) = &g.config {
-        push("--config", absolute(p, "--config")?);
-    }
-    if let Some(p) = &g.api_key_file {
-        push("--api-key-file", absolute(p, "--api-key-file")?);
-    }
-    if let Some(url) = &g.base_url {
-        push("--base-url", url.clone());
-    }
-    if let Some(mode) = g.tools.and_then(|m| m.to_possible_value()) {
-        push("--tools", mode.get_name().to_string());
-    }
-    if let Some(sets) = &g.toolsets {
-        push("--toolsets", sets.join(","));
-    }
-    if let Some(p) = &g.catalog {
-        push("--catalog", absolute(p, "--catalog")?);
-    }
-    for dir in &g.allow_dirs {
-        push("--allow-dir", absolute(dir, "--allow-dir")?);
-    }
-    if let Some(s) = g.timeout_secs {
-        push("--timeout-secs", s.to_string());
-    }
-    if let Some(n) = g.max_retries {
-        push("--max-retries", n.to_string());
-    }
-    if g.read_only {
-        args.push("--read-only".into());
-    }
-    Ok(args)
 }
 
 /// Where the entry's key comes from, for the message.

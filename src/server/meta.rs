@@ -9,9 +9,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::McpServer;
+use super::{Caller, McpServer};
 use crate::config::ToolMode;
-use crate::ops::{CallContext, ToolError, ToolOutput, clip, parse_arguments};
+use crate::tool::{CallContext, ToolError, ToolOutput, clip, parse_arguments};
 
 pub const META_SEARCH: &str = "search_tools";
 pub const META_DESCRIBE: &str = "describe_tools";
@@ -109,16 +109,17 @@ impl McpServer {
         name: &str,
         args: &JsonObject,
         ctx: &CallContext,
+        caller: &Caller,
     ) -> Option<CallToolResult> {
         let result = match name {
             META_SEARCH => {
-                parse_arguments::<SearchArgs>(args.clone()).map(|a| self.search_tools(a, ctx))
+                parse_arguments::<SearchArgs>(args.clone()).map(|a| self.search_tools(a, caller))
             }
             META_DESCRIBE => {
                 parse_arguments::<DescribeArgs>(args.clone()).map(|a| self.describe_tools(a))
             }
             META_CALL => match parse_arguments::<CallArgs>(args.clone()) {
-                Ok(a) => return Some(Box::pin(self.call_by_name(a, ctx.clone())).await),
+                Ok(a) => return Some(Box::pin(self.call_by_name(a, ctx.clone(), caller)).await),
                 Err(e) => Err(e),
             },
             _ => return None,
@@ -129,14 +130,14 @@ impl McpServer {
         })
     }
 
-    fn search_tools(&self, args: SearchArgs, ctx: &CallContext) -> ToolOutput {
+    fn search_tools(&self, args: SearchArgs, caller: &Caller) -> ToolOutput {
         let limit = args.limit.unwrap_or(5).clamp(1, 20) as usize;
         let hits = self
             .search_index()
             .search_filtered(&args.query, limit, |name| {
                 self.exposed_tool(name).is_some_and(|t| {
                     args.toolset.as_ref().is_none_or(|ts| &t.toolset == ts)
-                        && ctx.grant.as_ref().is_none_or(|g| g.allows(t))
+                        && caller.grant.as_ref().is_none_or(|g| g.allows(t))
                 })
             });
         let mut lines = Vec::new();
@@ -211,7 +212,12 @@ impl McpServer {
         ToolOutput::json(out)
     }
 
-    async fn call_by_name(&self, args: CallArgs, ctx: CallContext) -> CallToolResult {
+    async fn call_by_name(
+        &self,
+        args: CallArgs,
+        ctx: CallContext,
+        caller: &Caller,
+    ) -> CallToolResult {
         if [META_SEARCH, META_DESCRIBE, META_CALL].contains(&args.name.as_str()) {
             return ToolError::InvalidArguments(format!(
                 "`{}` is a discovery tool; call it directly",
@@ -220,7 +226,7 @@ impl McpServer {
             .into_result();
         }
         match self.exposed_tool(&args.name) {
-            Some(tool) => self.run_tool(tool, args.arguments, ctx).await,
+            Some(tool) => self.run_tool(tool, args.arguments, ctx, caller).await,
             None => {
                 ToolError::InvalidArguments(format!("`name`: {}", self.unavailable(&args.name)))
                     .into_result()

@@ -27,8 +27,8 @@ use crate::catalog::{Catalog, ToolDef};
 use crate::config::{CORE_TOOLSETS, Config, ToolMode};
 use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
-use crate::ops::{CallContext, ProgressSink, ToolError};
 use crate::search::{SearchDoc, SearchIndex};
+use crate::tool::{CallContext, ProgressSink, ToolError};
 
 pub use meta::{META_CALL, META_DESCRIBE, META_SEARCH};
 
@@ -131,24 +131,33 @@ impl McpServer {
             files: self.shared.files.clone(),
             cancel,
             progress: None,
-            grant: None,
-            request_id: None,
             deadline: None,
         }
     }
 
-    /// Runs a tool by name. `None` when no such tool is exposed.
+    /// Runs a tool by name for a local caller (stdio, the command line). `None` when no
+    /// such tool is exposed.
     pub async fn call(
         &self,
         name: &str,
         args: JsonObject,
         ctx: CallContext,
     ) -> Option<CallToolResult> {
-        if let Some(result) = self.call_meta(name, &args, &ctx).await {
+        self.call_as(name, args, ctx, &Caller::default()).await
+    }
+
+    async fn call_as(
+        &self,
+        name: &str,
+        args: JsonObject,
+        ctx: CallContext,
+        caller: &Caller,
+    ) -> Option<CallToolResult> {
+        if let Some(result) = self.call_meta(name, &args, &ctx, caller).await {
             return Some(result);
         }
         let tool = self.exposed_tool(name)?;
-        Some(self.run_tool(tool, args, ctx).await)
+        Some(self.run_tool(tool, args, ctx, caller).await)
     }
 
     /// The one path every operation tool call takes: the caller's grant, their Mistral
@@ -158,16 +167,21 @@ impl McpServer {
         tool: &ToolDef,
         args: JsonObject,
         mut ctx: CallContext,
+        caller: &Caller,
     ) -> CallToolResult {
         let started = Instant::now();
         let _in_flight = crate::metrics::call_in_flight();
-        let principal = ctx.grant.as_ref().map(|g| g.principal.clone());
-        let request_id = ctx.request_id.clone();
-        if let Some(key) = ctx.grant.as_ref().and_then(|g| g.mistral_api_key.clone()) {
+        let principal = caller.grant.as_ref().map(|g| g.principal.clone());
+        let request_id = caller.request_id.clone();
+        if let Some(key) = caller
+            .grant
+            .as_ref()
+            .and_then(|g| g.mistral_api_key.clone())
+        {
             ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
         let budget = self.shared.call_budget;
-        let outcome = match ctx.grant.as_ref().and_then(|g| g.refusal(tool)) {
+        let outcome = match caller.grant.as_ref().and_then(|g| g.refusal(tool)) {
             Some(why) => Err(ToolError::NotAllowed(why)),
             None => {
                 // `checked_add`: a huge configured budget means no deadline, not a panic.
@@ -209,16 +223,25 @@ impl McpServer {
     }
 }
 
-/// Who is calling: the grant and request id the HTTP layer attached to the request that
-/// carried this MCP message. Both `None` on stdio.
-fn caller(context: &RequestContext<RoleServer>) -> (Option<Arc<Grant>>, Option<String>) {
+/// Who is calling: what the caller may do and spend, and the request id for the logs. Kept
+/// beside the [`CallContext`], not in it: operations never need to know.
+#[derive(Default, Clone)]
+pub struct Caller {
+    /// `None` on stdio and the command line.
+    pub grant: Option<Arc<Grant>>,
+    pub request_id: Option<String>,
+}
+
+/// The grant and request id the HTTP layer attached to the request that carried this MCP
+/// message. Both `None` on stdio.
+fn caller(context: &RequestContext<RoleServer>) -> Caller {
     let parts = context.extensions.get::<axum::http::request::Parts>();
-    (
-        parts.and_then(|p| p.extensions.get::<Arc<Grant>>().cloned()),
-        parts
+    Caller {
+        grant: parts.and_then(|p| p.extensions.get::<Arc<Grant>>().cloned()),
+        request_id: parts
             .and_then(|p| p.extensions.get::<RequestId>())
             .map(|r| r.0.clone()),
-    )
+    }
 }
 
 fn search_doc(t: &ToolDef) -> SearchDoc {
@@ -265,8 +288,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let (grant, _) = caller(&context);
-        let tools = match grant {
+        let tools = match caller(&context).grant {
             // A narrowed credential sees only what it may call.
             Some(g) if g.read_only || g.toolsets.is_some() => self
                 .shared
@@ -296,19 +318,16 @@ impl ServerHandler for McpServer {
             .meta
             .get_progress_token()
             .map(|token| ProgressSink::new(context.peer.clone(), token));
-        let (grant, request_id) = caller(&context);
         let ctx = CallContext {
             client: self.shared.client.clone(),
             files: self.shared.files.clone(),
             cancel: context.ct.clone(),
             progress,
-            grant,
-            request_id,
             deadline: None,
         };
         let name = request.name.as_ref();
         let args = request.arguments.unwrap_or_default();
-        match self.call(name, args, ctx).await {
+        match self.call_as(name, args, ctx, &caller(&context)).await {
             Some(result) => Ok(result.into()),
             None => Err(self.unknown_tool(name)),
         }
@@ -352,7 +371,7 @@ impl McpServer {
             format!("Did you mean: {}?", suggestions.join(", "))
         };
         // The name is the client's: quote a prefix, never megabytes.
-        let name = crate::ops::clip(name, 128);
+        let name = crate::tool::clip(name, 128);
         format!("unknown tool `{name}`: {why}. {hint}")
     }
 }

@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::ops::clip;
+use crate::tool::clip;
 
 /// Largest line accepted, as rmcp's own stdio codec: a message beyond it is refused unread.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Effect, OpEntry, OpSpec, Operation, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![

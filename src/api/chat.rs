@@ -4,10 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{Message, ResponseFormat, Stop};
-use super::{
-    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, completion, entry,
-};
+use super::chat_types::{Message, ResponseFormat, Stop};
+use super::completion;
+use crate::tool::{CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![entry::<ChatComplete>()]

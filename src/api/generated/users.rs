@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::super::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
 use super::types::*;
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![

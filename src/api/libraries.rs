@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::files::load_source;
-use super::wait::{self, Backoff, Observation, Outcome, str_field};
-use super::{
+use crate::mistral::{FormField, RequestBody};
+use crate::tool::wait::{self, Backoff, Observation, Outcome, str_field};
+use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     send_page,
 };
-use crate::mistral::{FormField, RequestBody};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![

@@ -6,8 +6,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{Message, TextInput};
-use super::{Effect, OpEntry, OpSpec, Operation, entry};
+use super::chat_types::{Message, TextInput};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![

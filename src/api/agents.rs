@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::chat::{FunctionDef, ToolChoice};
-use super::common::{Message, ResponseFormat, Stop};
-use super::{
-    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request,
-    completion, entry,
+use super::chat_types::{Message, ResponseFormat, Stop};
+use super::completion;
+use crate::tool::{
+    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
 };
 
 pub fn entries() -> Vec<OpEntry> {

@@ -9,12 +9,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{
+use crate::localfs::{LoadedFile, decode_base64, mime_for};
+use crate::mistral::{FormField, RequestBody, UpstreamRequest};
+use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     send_page,
 };
-use crate::localfs::{LoadedFile, decode_base64, mime_for};
-use crate::mistral::{FormField, RequestBody, UpstreamRequest};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![

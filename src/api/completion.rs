@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::common::content_text;
-use super::stream::{Emit, Terminal, drive_stream, stream_error};
-use super::{CallContext, OpSpec, ToolError, ToolOutput, build_request};
+use super::chat_types::content_text;
+use crate::tool::stream::{Emit, Terminal, drive_stream, stream_error};
+use crate::tool::{CallContext, OpSpec, ToolError, ToolOutput, build_request};
 
 /// Sends a completion request, streamed or not, and summarises the result.
 pub async fn complete<T: Serialize>(

@@ -10,8 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::wait::{self, Backoff, Observation, Outcome, count_field, str_field};
-use super::{
+use crate::tool::wait::{self, Backoff, Observation, Outcome, count_field, str_field};
+use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     send_page,
 };

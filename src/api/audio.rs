@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::agents::delete_with_summary;
-use super::stream::{Emit, Terminal, drive_stream, stream_error};
-use super::{
-    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
-    files,
-};
+use super::files;
 use crate::localfs::{SaveTarget, decode_base64};
 use crate::mistral::{FormField, RequestBody, UpstreamError, UpstreamRequest};
+use crate::tool::stream::{Emit, Terminal, drive_stream, stream_error};
+use crate::tool::{
+    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![

@@ -13,7 +13,7 @@ pub mod types;
 pub mod users;
 pub mod workflows;
 
-use super::OpEntry;
+use crate::tool::OpEntry;
 
 /// Every generated operation, in catalog order.
 pub fn entries() -> Vec<OpEntry> {

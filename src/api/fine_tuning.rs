@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::wait::{self, Backoff, Observation, Outcome, str_field};
-use super::{
+use crate::tool::wait::{self, Backoff, Observation, Outcome, str_field};
+use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     send_page,
 };

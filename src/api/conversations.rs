@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::agents::{AgentTool, AgentVersion, CompletionArgs, delete_with_summary};
-use super::common::content_text;
-use super::stream::{Emit, Terminal, drive_stream, stream_error};
-use super::{
+use super::chat_types::content_text;
+use crate::tool::stream::{Emit, Terminal, drive_stream, stream_error};
+use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
     send_page,
 };

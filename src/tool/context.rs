@@ -1,0 +1,60 @@
+//! What an operation may use while it runs: the Mistral client (with the caller's key),
+//! the local files it may read and write, cancellation, the progress channel back to the
+//! client and the deadline of the server's per-call budget.
+
+use std::sync::Arc;
+
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::{Peer, RoleServer};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ToolError;
+use crate::localfs::LocalFiles;
+use crate::mistral::{MistralClient, UpstreamRequest, UpstreamResponse};
+
+/// Where progress notifications for the current call go, if the client asked for them.
+#[derive(Clone)]
+pub struct ProgressSink {
+    peer: Peer<RoleServer>,
+    token: ProgressToken,
+}
+
+impl ProgressSink {
+    pub fn new(peer: Peer<RoleServer>, token: ProgressToken) -> Self {
+        Self { peer, token }
+    }
+}
+
+/// What an operation may use while it runs.
+#[derive(Clone)]
+pub struct CallContext {
+    pub client: Arc<MistralClient>,
+    pub files: Arc<LocalFiles>,
+    pub cancel: CancellationToken,
+    pub progress: Option<ProgressSink>,
+    /// When the server's per-call time budget runs out; waits end before it with the
+    /// last state instead of being cut off with an error.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+impl CallContext {
+    pub async fn send(&self, request: &UpstreamRequest) -> Result<UpstreamResponse, ToolError> {
+        Ok(self.client.send(request, &self.cancel).await?)
+    }
+
+    /// Sends a progress notification if the client gave a progress token. Failures are
+    /// ignored: progress is advisory and must never fail the call.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
+        let Some(sink) = &self.progress else { return };
+        let mut message = message.into();
+        crate::redact::scrub_string(&mut message);
+        let mut param =
+            ProgressNotificationParam::new(sink.token.clone(), progress).with_message(message);
+        if let Some(total) = total {
+            param = param.with_total(total);
+        }
+        if let Err(e) = sink.peer.notify_progress(param).await {
+            tracing::debug!(error = %e, "progress notification not delivered");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The operation framework, apart from the API areas that use it. An operation is a typed
+//! request implementing [`Operation`]: its [`OpSpec`] (spec.rs) says where each field goes and
+//! how the call behaves; its fields, through schemars, are the tool's input schema; serde
+//! parses the agent's arguments into it (request.rs). [`perform`] is what an operation with no
+//! special behaviour does; streams (stream.rs) and long-running waits (wait.rs) are shared
+//! building blocks for the ones that override [`Operation::run`]. Results and failures are
+//! [`ToolOutput`] (output.rs) and [`ToolError`] (`crate::error`).
+
+pub mod context;
+pub mod output;
+pub mod request;
+pub mod spec;
+pub mod stream;
+pub mod wait;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use crate::error::{ToolError, clip};
+pub use context::{CallContext, ProgressSink};
+pub use output::{MAX_DUPLICATED_RESULT_BYTES, ToolOutput};
+pub use request::{MAX_PATH_VALUE, MAX_QUERY_VALUE, MAX_URL_LEN, build_request, parse_arguments};
+pub use spec::{Body, DEFAULT_PAGE_SIZE, Effect, OpSpec, Paging, Streaming};
+
+use crate::mistral::RequestBody;
+
+/// Sends a page-numbered list request and adds `next_page` to its result.
+pub async fn send_page<T: Serialize>(
+    spec: &OpSpec,
+    request: &T,
+    page: Option<u32>,
+    page_size: Option<u32>,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
+    let response = ctx.send(&build_request(spec, request)?).await?;
+    Ok(ToolOutput::from_response(&response, ctx)?
+        .with_next_page(page.unwrap_or(0), page_size.unwrap_or(DEFAULT_PAGE_SIZE)))
+}
+
+/// A Mistral operation as a typed request.
+pub trait Operation: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static {
+    const SPEC: OpSpec;
+
+    /// Performs the operation. The default sends `self` as described by [`Self::SPEC`] and
+    /// returns Mistral's JSON.
+    fn run(self, ctx: CallContext) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send {
+        async move { perform(&Self::SPEC, &self, &ctx).await }
+    }
+}
+
+/// What every operation without special behaviour does, driven by its [`OpSpec`]: send the
+/// request, read the answer (or its event stream, as progress), and say how to get the
+/// next page.
+pub async fn perform<T: Serialize>(
+    spec: &OpSpec,
+    request: &T,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
+    let upstream = build_request(spec, request)?;
+    let streams = match spec.streaming {
+        Streaming::Never => false,
+        Streaming::Always => true,
+        Streaming::IfRequested => {
+            matches!(&upstream.body, RequestBody::Json(b) if b.get("stream") == Some(&Value::Bool(true)))
+        }
+    };
+    if streams {
+        return stream::collect_events(ctx, &upstream).await;
+    }
+    let response = ctx.send(&upstream).await?;
+    let out = ToolOutput::from_response(&response, ctx)?;
+    let query = |name: &str| {
+        upstream
+            .query
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+    };
+    Ok(match spec.paging {
+        Paging::None => out,
+        Paging::Numbered => out.with_next_page(
+            query("page").unwrap_or(0),
+            query("page_size").unwrap_or(DEFAULT_PAGE_SIZE),
+        ),
+        Paging::Cursor => out.with_next_cursor(
+            query("page_size")
+                .map(|n| ("page_size", n))
+                .or(query("limit").map(|n| ("limit", n))),
+        ),
+    })
+}
+
+/// A registered operation: its spec, its input schema and a type-erased entry point.
+pub struct OpEntry {
+    pub spec: &'static OpSpec,
+    pub input_schema: Arc<JsonObject>,
+    /// Generated from the spec (`generated/`) rather than written by hand.
+    pub generated: bool,
+    invoke: fn(JsonObject, CallContext) -> BoxFuture<'static, Result<ToolOutput, ToolError>>,
+}
+
+impl OpEntry {
+    /// Marks an entry as generated from the spec rather than written by hand.
+    pub fn generated(self) -> Self {
+        Self {
+            generated: true,
+            ..self
+        }
+    }
+
+    pub async fn invoke(
+        &self,
+        args: JsonObject,
+        ctx: CallContext,
+    ) -> Result<ToolOutput, ToolError> {
+        (self.invoke)(args, ctx).await
+    }
+}
+
+pub fn entry<O: Operation>() -> OpEntry {
+    OpEntry {
+        spec: &O::SPEC,
+        input_schema: Arc::new(crate::schema::input_schema::<O>()),
+        generated: false,
+        invoke: invoke::<O>,
+    }
+}
+
+fn invoke<O: Operation>(
+    args: JsonObject,
+    ctx: CallContext,
+) -> BoxFuture<'static, Result<ToolOutput, ToolError>> {
+    Box::pin(async move {
+        let request: O = parse_arguments(args)?;
+        request.run(ctx).await
+    })
+}
