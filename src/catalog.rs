@@ -353,6 +353,10 @@ fn with_field_help(
         };
         let text = text.trim();
         let merged = match prop.get("description").and_then(|d| d.as_str()) {
+            // The generated note repeats what the help already lists.
+            Some(note) if known_values(note).iter().all(|v| text.contains(v.as_str())) => {
+                text.to_string()
+            }
             Some(note) => format!("{text} {note}"),
             None => text.to_string(),
         };
@@ -360,6 +364,18 @@ fn with_field_help(
     }
     op.input_schema = Arc::new(schema);
     Ok(op)
+}
+
+/// The backticked values of a generated "Known values: `a`, `b`." note; none for other text.
+fn known_values(note: &str) -> Vec<String> {
+    let Some(list) = note.strip_prefix("Known values: ") else {
+        return vec![String::from("\u{0}")];
+    };
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|v| format!("`{v}`"))
+        .collect()
 }
 
 /// Names of the built-in discovery tools.

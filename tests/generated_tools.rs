@@ -37,8 +37,23 @@ fn arguments(spec: &spec::Spec, op: &Value) -> Value {
         }
     }
     if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+        // A name the spec requires without defining it (SharingDelete's `level`) gets a
+        // string, as the generated request types it.
+        let resolved = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| spec.doc().pointer(r.trim_start_matches('#')))
+            .unwrap_or(schema);
+        let declared = resolved.get("properties").and_then(Value::as_object);
         match synth.value(schema) {
-            Value::Object(body) => args.extend(body),
+            Value::Object(mut body) => {
+                for (k, v) in body.iter_mut() {
+                    if declared.is_some_and(|d| !d.contains_key(k)) {
+                        *v = Value::String("x1".into());
+                    }
+                }
+                args.extend(body);
+            }
             Value::Null => {}
             other => {
                 args.insert("body".into(), other);
@@ -62,7 +77,15 @@ async fn every_generated_tool_sends_a_spec_valid_request() {
     for tool in catalog.tools.iter().filter(|t| t.op.generated) {
         let op_spec = tool.spec();
         let method = op_spec.method.as_str();
-        let Some((template, op)) = spec.operations(method, op_spec.path).into_iter().next() else {
+        // The fine-tuning job operations are only in the older spec.
+        let found = [Some(spec), spec::old_spec()]
+            .into_iter()
+            .flatten()
+            .find_map(|s| {
+                let (template, op) = s.operations(method, op_spec.path).into_iter().next()?;
+                Some((s, template, op))
+            });
+        let Some((owner, template, op)) = found else {
             failures.push(format!(
                 "{}: {} is in no spec",
                 tool.name,
@@ -70,7 +93,7 @@ async fn every_generated_tool_sends_a_spec_valid_request() {
             ));
             continue;
         };
-        let args = arguments(spec, op);
+        let args = arguments(owner, op);
         fake.clear();
         let result = s.call(&tool.name, args.clone()).await;
         called += 1;
@@ -94,7 +117,14 @@ async fn every_generated_tool_sends_a_spec_valid_request() {
             failures.push(format!("{}: sent {} for {route}", tool.name, last.route()));
         }
         for rec in &requests {
-            if let Err(e) = std::panic::catch_unwind(|| assert_valid_upstream(rec)) {
+            let check = || {
+                if std::ptr::eq(owner, spec) {
+                    assert_valid_upstream(rec)
+                } else {
+                    common::assert_valid_against(rec, owner, "the 2026-07-15 spec")
+                }
+            };
+            if let Err(e) = std::panic::catch_unwind(check) {
                 let why = e
                     .downcast_ref::<String>()
                     .cloned()

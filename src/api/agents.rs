@@ -19,14 +19,9 @@ pub fn entries() -> Vec<OpEntry> {
     vec![
         entry::<CreateAgent>(),
         entry::<ListAgents>(),
-        entry::<GetAgent>(),
         entry::<UpdateAgent>(),
         entry::<DeleteAgent>(),
-        entry::<SetAgentVersion>(),
         entry::<ListAgentVersions>(),
-        entry::<GetAgentVersion>(),
-        entry::<ListAgentAliases>(),
-        entry::<SetAgentAlias>(),
         entry::<DeleteAgentAlias>(),
         entry::<AgentComplete>(),
     ]
@@ -216,21 +211,6 @@ impl Operation for ListAgents {
     }
 }
 
-/// An agent, optionally at a given version.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetAgent {
-    /// The agent's id (`ag_…`).
-    pub agent_id: String,
-    /// A version number or alias; default is the agent's current version.
-    pub agent_version: Option<AgentVersion>,
-}
-
-impl Operation for GetAgent {
-    const SPEC: OpSpec =
-        OpSpec::get("agents_get", "/v1/agents/{agent_id}").query(&["agent_version"]);
-}
-
 /// Change an agent; this creates a new version.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -295,22 +275,6 @@ impl Operation for DeleteAgent {
     }
 }
 
-/// Make an earlier version the agent's current one.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetAgentVersion {
-    /// The agent's id.
-    pub agent_id: String,
-    /// The version number to make current.
-    pub version: u64,
-}
-
-impl Operation for SetAgentVersion {
-    const SPEC: OpSpec = OpSpec::patch("agents_set_version", "/v1/agents/{agent_id}/version")
-        .query(&["version"])
-        .no_body();
-}
-
 /// List an agent's versions, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -333,57 +297,6 @@ impl Operation for ListAgentVersions {
         let out = ToolOutput::from_response(&response, &ctx)?;
         Ok(out.with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(20)))
     }
-}
-
-/// One version of an agent.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetAgentVersion {
-    /// The agent's id.
-    pub agent_id: String,
-    /// The version number.
-    pub version: String,
-}
-
-impl Operation for GetAgentVersion {
-    const SPEC: OpSpec = OpSpec::get(
-        "agents_versions_get",
-        "/v1/agents/{agent_id}/versions/{version}",
-    );
-}
-
-/// List an agent's version aliases.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListAgentAliases {
-    /// The agent's id.
-    pub agent_id: String,
-}
-
-impl Operation for ListAgentAliases {
-    const SPEC: OpSpec = OpSpec::get("agents_aliases_list", "/v1/agents/{agent_id}/aliases");
-}
-
-/// Point an alias at a version, creating the alias if needed.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetAgentAlias {
-    /// The agent's id.
-    pub agent_id: String,
-    /// Alias name: lowercase letters, digits, `-` and `_`, starting with a letter, at most 64 characters (for example `production`).
-    #[schemars(
-        length(min = 1, max = 64),
-        regex(pattern = r"^[a-z]([a-z0-9_-]*[a-z0-9])?$")
-    )]
-    pub alias: String,
-    /// The version number the alias points to.
-    pub version: u64,
-}
-
-impl Operation for SetAgentAlias {
-    const SPEC: OpSpec = OpSpec::put("agents_aliases_set", "/v1/agents/{agent_id}/aliases")
-        .query(&["alias", "version"])
-        .no_body();
 }
 
 /// Delete an agent's version alias.

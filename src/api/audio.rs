@@ -26,8 +26,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<Transcribe>(),
         entry::<ListVoices>(),
         entry::<CreateVoice>(),
-        entry::<GetVoice>(),
-        entry::<UpdateVoice>(),
         entry::<DeleteVoice>(),
         entry::<VoiceSample>(),
     ]
@@ -497,38 +495,6 @@ impl Operation for CreateVoice {
             self.name
         )))
     }
-}
-
-/// A voice id.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetVoice {
-    /// The voice's id.
-    pub voice_id: String,
-}
-
-impl Operation for GetVoice {
-    const SPEC: OpSpec = OpSpec::get("audio_voices_get", "/v1/audio/voices/{voice_id}");
-}
-
-/// Change a custom voice's details.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateVoice {
-    /// The voice's id.
-    pub voice_id: String,
-    pub name: Option<String>,
-    pub languages: Option<Vec<String>>,
-    pub gender: Option<String>,
-    pub age: Option<u32>,
-    pub tags: Option<Vec<String>>,
-    /// At most 500 characters.
-    #[schemars(length(max = 500))]
-    pub description: Option<String>,
-}
-
-impl Operation for UpdateVoice {
-    const SPEC: OpSpec = OpSpec::patch("audio_voices_update", "/v1/audio/voices/{voice_id}");
 }
 
 /// Delete a custom voice.

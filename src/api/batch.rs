@@ -21,8 +21,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<CreateBatchJob>(),
         entry::<ListBatchJobs>(),
         entry::<GetBatchJob>(),
-        entry::<CancelBatchJob>(),
-        entry::<DeleteBatchJob>(),
         entry::<WaitBatchJob>(),
     ]
 }
@@ -162,36 +160,6 @@ impl Operation for GetBatchJob {
         }
         Ok(out)
     }
-}
-
-/// Cancel a batch job.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelBatchJob {
-    /// The batch job's id.
-    pub job_id: String,
-}
-
-impl Operation for CancelBatchJob {
-    const SPEC: OpSpec = OpSpec::post(
-        "batch_jobs_cancel",
-        "/v1/batch/jobs/{job_id}/cancel",
-        Effect::Destructive,
-    )
-    .no_body()
-    .idempotent();
-}
-
-/// Delete a batch job.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteBatchJob {
-    /// The batch job's id.
-    pub job_id: String,
-}
-
-impl Operation for DeleteBatchJob {
-    const SPEC: OpSpec = OpSpec::delete("batch_jobs_delete", "/v1/batch/jobs/{job_id}");
 }
 
 /// Wait for a batch job to finish.

@@ -25,10 +25,7 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<AppendConversation>(),
         entry::<RestartConversation>(),
         entry::<ListConversations>(),
-        entry::<GetConversation>(),
         entry::<DeleteConversation>(),
-        entry::<ConversationHistory>(),
-        entry::<ConversationMessages>(),
     ]
 }
 
@@ -215,18 +212,6 @@ impl Operation for ListConversations {
     }
 }
 
-/// A conversation id.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetConversation {
-    /// The conversation's id.
-    pub conversation_id: String,
-}
-
-impl Operation for GetConversation {
-    const SPEC: OpSpec = OpSpec::get("conversations_get", "/v1/conversations/{conversation_id}");
-}
-
 /// Delete a stored conversation.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -245,36 +230,6 @@ impl Operation for DeleteConversation {
         let what = format!("conversation {}", self.conversation_id);
         delete_with_summary(&Self::SPEC, &self, &ctx, what).await
     }
-}
-
-/// All entries of a conversation.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConversationHistory {
-    /// The conversation's id.
-    pub conversation_id: String,
-}
-
-impl Operation for ConversationHistory {
-    const SPEC: OpSpec = OpSpec::get(
-        "conversations_history",
-        "/v1/conversations/{conversation_id}/history",
-    );
-}
-
-/// The messages of a conversation.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConversationMessages {
-    /// The conversation's id.
-    pub conversation_id: String,
-}
-
-impl Operation for ConversationMessages {
-    const SPEC: OpSpec = OpSpec::get(
-        "conversations_messages",
-        "/v1/conversations/{conversation_id}/messages",
-    );
 }
 
 /// Sends a start/append/restart request, streamed or not, and summarises the response.

@@ -20,10 +20,7 @@ pub fn entries() -> Vec<OpEntry> {
     vec![
         entry::<UploadFile>(),
         entry::<ListFiles>(),
-        entry::<RetrieveFile>(),
-        entry::<DeleteFile>(),
         entry::<DownloadFile>(),
-        entry::<GetSignedUrl>(),
     ]
 }
 
@@ -199,30 +196,6 @@ impl Operation for ListFiles {
     }
 }
 
-/// A file id.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RetrieveFile {
-    /// The file's id (a UUID), as returned by files_upload or files_list.
-    pub file_id: String,
-}
-
-impl Operation for RetrieveFile {
-    const SPEC: OpSpec = OpSpec::get("files_retrieve", "/v1/files/{file_id}");
-}
-
-/// Delete an uploaded file.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteFile {
-    /// The file's id.
-    pub file_id: String,
-}
-
-impl Operation for DeleteFile {
-    const SPEC: OpSpec = OpSpec::delete("files_delete", "/v1/files/{file_id}");
-}
-
 /// Download a file's content.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -294,20 +267,4 @@ impl Operation for DownloadFile {
             }
         }
     }
-}
-
-/// Get a temporary download URL for a file.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetSignedUrl {
-    /// The file's id.
-    pub file_id: String,
-    /// Hours the URL stays valid, 1 to 168 (default 24).
-    #[schemars(range(min = 1, max = 168))]
-    pub expiry: Option<u32>,
-}
-
-impl Operation for GetSignedUrl {
-    const SPEC: OpSpec =
-        OpSpec::get("files_signed_url", "/v1/files/{file_id}/url").query(&["expiry"]);
 }

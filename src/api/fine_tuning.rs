@@ -18,9 +18,6 @@ pub fn entries() -> Vec<OpEntry> {
     vec![
         entry::<CreateFineTuningJob>(),
         entry::<ListFineTuningJobs>(),
-        entry::<GetFineTuningJob>(),
-        entry::<StartFineTuningJob>(),
-        entry::<CancelFineTuningJob>(),
         entry::<WaitFineTuningJob>(),
     ]
 }
@@ -176,53 +173,6 @@ impl Operation for ListFineTuningJobs {
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         send_page(&Self::SPEC, &self, self.page, self.page_size, &ctx).await
     }
-}
-
-/// A fine-tuning job id.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetFineTuningJob {
-    /// The fine-tuning job's id (a UUID).
-    pub job_id: String,
-}
-
-impl Operation for GetFineTuningJob {
-    const SPEC: OpSpec = OpSpec::get("fine_tuning_jobs_get", "/v1/fine_tuning/jobs/{job_id}");
-}
-
-/// Start a validated fine-tuning job.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartFineTuningJob {
-    /// The fine-tuning job's id; it must be VALIDATED.
-    pub job_id: String,
-}
-
-impl Operation for StartFineTuningJob {
-    const SPEC: OpSpec = OpSpec::post(
-        "fine_tuning_jobs_start",
-        "/v1/fine_tuning/jobs/{job_id}/start",
-        Effect::Write,
-    )
-    .no_body();
-}
-
-/// Cancel a fine-tuning job.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelFineTuningJob {
-    /// The fine-tuning job's id.
-    pub job_id: String,
-}
-
-impl Operation for CancelFineTuningJob {
-    const SPEC: OpSpec = OpSpec::post(
-        "fine_tuning_jobs_cancel",
-        "/v1/fine_tuning/jobs/{job_id}/cancel",
-        Effect::Destructive,
-    )
-    .no_body()
-    .idempotent();
 }
 
 /// Wait for a fine-tuning job to finish.

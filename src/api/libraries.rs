@@ -6,7 +6,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::files::load_source;
 use crate::mistral::{FormField, RequestBody};
@@ -20,13 +20,10 @@ pub fn entries() -> Vec<OpEntry> {
     vec![
         entry::<CreateLibrary>(),
         entry::<ListLibraries>(),
-        entry::<GetLibrary>(),
-        entry::<UpdateLibrary>(),
         entry::<DeleteLibrary>(),
         entry::<UploadDocument>(),
         entry::<ListDocuments>(),
         entry::<GetDocument>(),
-        entry::<UpdateDocument>(),
         entry::<DeleteDocument>(),
         entry::<DocumentStatus>(),
         entry::<DocumentTextContent>(),
@@ -34,9 +31,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<DocumentExtractedTextSignedUrl>(),
         entry::<ReprocessDocument>(),
         entry::<WaitDocument>(),
-        entry::<ListAccesses>(),
-        entry::<ShareLibrary>(),
-        entry::<UnshareLibrary>(),
     ]
 }
 
@@ -116,34 +110,6 @@ impl Operation for ListLibraries {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
         Ok(ToolOutput::from_response(&response, &ctx)?.with_next_page_token(self.page_size))
     }
-}
-
-/// A library id.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetLibrary {
-    /// The library's id (a UUID), as returned by libraries_create or libraries_list.
-    pub library_id: String,
-}
-
-impl Operation for GetLibrary {
-    const SPEC: OpSpec = OpSpec::get("libraries_get", "/v1/libraries/{library_id}");
-}
-
-/// Rename a library or change its description.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateLibrary {
-    /// The library's id.
-    pub library_id: String,
-    /// New name.
-    pub name: Option<String>,
-    /// New description.
-    pub description: Option<String>,
-}
-
-impl Operation for UpdateLibrary {
-    const SPEC: OpSpec = OpSpec::patch("libraries_update", "/v1/libraries/{library_id}");
 }
 
 /// Delete a library and all its documents.
@@ -348,29 +314,6 @@ impl Operation for ReprocessDocument {
     }
 }
 
-/// Change a document's name, attributes or expiry.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateDocument {
-    /// The library's id.
-    pub library_id: String,
-    /// The document's id.
-    pub document_id: String,
-    /// New name.
-    pub name: Option<String>,
-    /// Custom attributes for filtering: values are strings, numbers, booleans, ISO dates or lists of one of those.
-    pub attributes: Option<Map<String, Value>>,
-    /// Delete the document automatically after this time (ISO 8601).
-    pub expires_at: Option<String>,
-}
-
-impl Operation for UpdateDocument {
-    const SPEC: OpSpec = OpSpec::patch(
-        "libraries_documents_update",
-        "/v1/libraries/{library_id}/documents/{document_id}",
-    );
-}
-
 /// Get the text extracted from a document.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -520,65 +463,6 @@ fn summarize(outcome: &Outcome, waited_secs: u64) -> String {
     lines.join("\n")
 }
 
-/// A library id, to list who can access it.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListAccesses {
-    /// The library's id.
-    pub library_id: String,
-}
-
-impl Operation for ListAccesses {
-    const SPEC: OpSpec = OpSpec::get(
-        "libraries_accesses_list",
-        "/v1/libraries/{library_id}/share",
-    );
-}
-
-/// Give a user, workspace or organization access to a library.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShareLibrary {
-    /// The library's id. Only its owner can share it, and only inside the organization.
-    pub library_id: String,
-    /// `Viewer` or `Editor`.
-    pub level: String,
-    /// Id of the user, workspace or organization to share with.
-    pub share_with_uuid: String,
-    /// `User`, `Workspace` or `Org`.
-    pub share_with_type: String,
-}
-
-impl Operation for ShareLibrary {
-    const SPEC: OpSpec = OpSpec::put(
-        "libraries_accesses_share",
-        "/v1/libraries/{library_id}/share",
-    );
-}
-
-/// Remove an entity's access to a library.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UnshareLibrary {
-    /// The library's id.
-    pub library_id: String,
-    /// Id of the user, workspace or organization whose access is removed.
-    pub share_with_uuid: String,
-    /// `User`, `Workspace` or `Org`.
-    pub share_with_type: String,
-    /// The access level being removed, `Viewer` or `Editor`. The spec lists it as required; the official SDKs leave it out.
-    pub level: Option<String>,
-}
-
-impl Operation for UnshareLibrary {
-    // This DELETE names the access to remove in a JSON body.
-    const SPEC: OpSpec = OpSpec::delete(
-        "libraries_accesses_unshare",
-        "/v1/libraries/{library_id}/share",
-    )
-    .json_body();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,13 +485,14 @@ mod tests {
 
     #[test]
     fn unshare_sends_its_fields_as_a_body() {
-        let op = UnshareLibrary {
+        use crate::api::generated::libraries::LibrariesAccessesUnshare as Unshare;
+        let op = Unshare {
             library_id: "l".into(),
             share_with_uuid: "u".into(),
             share_with_type: "User".into(),
             level: None,
         };
-        let req = build_request(&UnshareLibrary::SPEC, &op).unwrap();
+        let req = build_request(&Unshare::SPEC, &op).unwrap();
         assert_eq!(req.path, "/v1/libraries/l/share");
         match req.body {
             RequestBody::Json(v) => {

@@ -20,7 +20,6 @@ pub mod fim;
 pub mod fine_tuning;
 pub mod generated;
 pub mod libraries;
-pub mod models;
 pub mod ocr;
 
 use crate::tool::OpEntry;
@@ -34,7 +33,6 @@ pub fn registry() -> Vec<OpEntry> {
         classifiers::entries(),
         ocr::entries(),
         files::entries(),
-        models::entries(),
         agents::entries(),
         conversations::entries(),
         audio::entries(),

@@ -185,6 +185,10 @@ impl Gen {
         for place in ["path", "query", "header"] {
             for param in params.iter().filter(|p| str_of(p, "in") == place) {
                 let wire = str_of(param, "name");
+                if param.get("deprecated") == Some(&Value::Bool(true)) {
+                    skipped.push(wire);
+                    continue;
+                }
                 let schema = param.get("schema").cloned().unwrap_or(Value::Null);
                 let mut ty = self.ty(&schema, &format!("{name}{}", pascal(&wire)))?;
                 let required = param.get("required").and_then(Value::as_bool) == Some(true);
@@ -452,11 +456,30 @@ impl Gen {
                 None => return Ok(None),
             }
         }
+        let declared: BTreeSet<String> = props.keys().cloned().collect();
+        // A name the spec requires but never defines (SharingDelete's `level`) is kept as an
+        // optional string: the agent can send it, and nothing insists on it.
+        for name in &required {
+            if !props.contains_key(name) {
+                props.insert(name.clone(), serde_json::json!({"type": "string"}));
+            }
+        }
+        let undeclared: BTreeSet<String> = required
+            .iter()
+            .filter(|name| !declared.contains(*name))
+            .cloned()
+            .collect();
         let mut out = Vec::new();
         for (wire, prop) in props {
+            // Deprecated fields cost every agent context and are not to be used.
+            if self.resolve(&prop).get("deprecated") == Some(&Value::Bool(true))
+                || prop.get("deprecated") == Some(&Value::Bool(true))
+            {
+                continue;
+            }
             let ty = self.ty(&prop, &format!("{hint}{}", pascal(&wire)))?;
             out.push(Field {
-                required: required.contains(&wire),
+                required: required.contains(&wire) && !undeclared.contains(&wire),
                 wire,
                 ty,
             });
@@ -554,6 +577,17 @@ impl Gen {
                     t.known.extend(enum_values(&self.resolve(b)));
                 }
                 t
+            } else if let Some(types) = scalar_types(&non_null, self) {
+                // `integer | string` (a version number or an alias): free JSON, with the
+                // types it may take in the schema.
+                let mut t = Ty::plain("Value");
+                let list: Vec<String> = types
+                    .iter()
+                    .map(|t| format!("{{\"type\": \"{t}\"}}"))
+                    .collect();
+                t.limits
+                    .push(format!("extend(\"anyOf\" = [{}])", list.join(", ")));
+                t
             } else {
                 Ty::plain("Value")
             };
@@ -641,6 +675,22 @@ impl Gen {
     }
 }
 
+/// The distinct JSON types of a union whose branches are all plain scalars.
+fn scalar_types(branches: &[&Value], g: &Gen) -> Option<Vec<String>> {
+    let mut types = Vec::new();
+    for b in branches {
+        let b = g.resolve(b);
+        let t = b.get("type").and_then(Value::as_str)?;
+        if !matches!(t, "string" | "integer" | "number" | "boolean") {
+            return None;
+        }
+        if !types.contains(&t.to_string()) {
+            types.push(t.to_string());
+        }
+    }
+    Some(types)
+}
+
 /// The non-null branches of a nullable or union schema, or `None` for a plain schema.
 fn non_null_branches(schema: &Value, g: &Gen) -> Option<Vec<Value>> {
     let schema = g.resolve(schema);
@@ -724,6 +774,9 @@ fn add_limits(schema: &Value, ty: &mut Ty) {
         }
     }
     if ty.rust == "String" {
+        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+            ty.limits.push(format!("regex(pattern = {pattern:?})"));
+        }
         let mut length = Vec::new();
         if let Some(min) = n("minLength") {
             length.push(format!("min = {}", min as u64));

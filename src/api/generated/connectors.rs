@@ -81,6 +81,7 @@ pub struct ConnectorsAuthUrlGet {
     )]
     pub method_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[a-zA-Z0-9_-]{1,64}$"))]
     pub credentials_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 255))]
@@ -276,6 +277,7 @@ pub struct ConnectorsToolsCall {
     pub tool_name: String,
     pub connector_id_or_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[a-zA-Z0-9_-]{1,64}$"))]
     pub credentials_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Map<String, Value>>,
@@ -303,6 +305,7 @@ pub struct ConnectorsToolsList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pretty: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[a-zA-Z0-9_-]{1,64}$"))]
     pub credentials_name: Option<String>,
 }
 

@@ -4,7 +4,15 @@
 //! objects they share.
 
 pub mod admin;
+pub mod agents;
+pub mod audio;
+pub mod batch;
 pub mod connectors;
+pub mod conversations;
+pub mod files;
+pub mod fine_tuning;
+pub mod libraries;
+pub mod models;
 pub mod observability;
 pub mod prompts;
 pub mod rag;
@@ -19,7 +27,15 @@ use crate::tool::OpEntry;
 pub fn entries() -> Vec<OpEntry> {
     [
         admin::entries(),
+        agents::entries(),
+        audio::entries(),
+        batch::entries(),
         connectors::entries(),
+        conversations::entries(),
+        files::entries(),
+        fine_tuning::entries(),
+        libraries::entries(),
+        models::entries(),
         observability::entries(),
         prompts::entries(),
         rag::entries(),

@@ -441,8 +441,6 @@ pub struct WorkflowsExecute {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_queue: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_for_result: Option<bool>,
@@ -558,6 +556,7 @@ pub struct WorkflowsExecutionsLogsList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^\\d+$"))]
     pub activity_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -598,6 +597,7 @@ pub struct WorkflowsExecutionsLogsStream {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^\\d+$"))]
     pub activity_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -772,6 +772,7 @@ impl Operation for WorkflowsGet {
     const SPEC: OpSpec = OpSpec::get("workflows_get", "/v1/workflows/{workflow_identifier}");
 }
 
+// Not exposed: active_only (aliases of other fields).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowsList {
@@ -802,8 +803,6 @@ pub struct WorkflowsList {
     #[schemars(range(min = 1, max = 1000))]
     pub limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active_only: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
 }
 
@@ -821,7 +820,6 @@ impl Operation for WorkflowsList {
             "order",
             "cursor",
             "limit",
-            "active_only",
             "search",
         ])
         .paged(Paging::Cursor);
@@ -1011,8 +1009,6 @@ pub struct WorkflowsSchedulesCreate {
     pub workflow_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_registration_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workflow_task_queue: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_version_id: Option<String>,
 }
