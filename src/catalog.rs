@@ -56,6 +56,9 @@ struct ToolEntry {
     /// Help for input fields, by field name: what agents read beside the schema.
     #[serde(default)]
     fields: BTreeMap<String, String>,
+    /// The result's readable text, with `{name}` filled from the result's top-level fields,
+    /// else from the arguments: `"Uploaded {filename} as file {id}."`.
+    summary: Option<String>,
     toolset: String,
     title: String,
     description: String,
@@ -100,6 +103,8 @@ pub struct ToolDef {
     pub enabled: bool,
     /// The spec's key for the operation, `"METHOD /path"` with any `#fragment`.
     pub operation: String,
+    /// Template of the result's readable text; see [`ToolDef::summarize`].
+    pub summary: Option<String>,
     pub op: OpEntry,
 }
 
@@ -120,6 +125,30 @@ impl ToolDef {
             .read_only(spec.read_only())
             .destructive(spec.effect == Effect::Destructive)
             .idempotent(spec.idempotent)
+    }
+
+    /// The readable text of a result, from the `summary` template: each `{name}` is the
+    /// result's top-level field of that name, else the argument, else `?`.
+    pub fn summarize(&self, result: &serde_json::Value, args: &JsonObject) -> Option<String> {
+        let template = self.summary.as_deref()?;
+        let mut out = String::with_capacity(template.len() + 64);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+                break;
+            };
+            out.push_str(&rest[..open]);
+            let name = &rest[open + 1..close];
+            let value = result.get(name).or_else(|| args.get(name));
+            match value {
+                Some(serde_json::Value::String(s)) => out.push_str(s),
+                Some(serde_json::Value::Null) | None => out.push('?'),
+                Some(other) => out.push_str(&other.to_string()),
+            }
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// The MCP tool as `tools/list` shows it.
@@ -232,6 +261,7 @@ impl Catalog {
                 keywords: e.keywords,
                 enabled: e.enabled,
                 operation: e.operation,
+                summary: e.summary,
                 op,
             });
         }
@@ -354,11 +384,15 @@ fn with_field_help(
         let text = text.trim();
         let merged = match prop.get("description").and_then(|d| d.as_str()) {
             // The generated note repeats what the help already lists.
-            Some(note) if known_values(note).iter().all(|v| text.contains(v.as_str())) => {
+            Some(note)
+                if note.starts_with("Known values: ")
+                    && known_values(note).iter().all(|v| text.contains(v.as_str())) =>
+            {
                 text.to_string()
             }
-            Some(note) => format!("{text} {note}"),
-            None => text.to_string(),
+            // Other generated text (a multipart file field's) is replaced by the help.
+            Some(note) if note.starts_with("Known values: ") => format!("{text} {note}"),
+            _ => text.to_string(),
         };
         prop.insert("description".into(), serde_json::Value::String(merged));
     }
@@ -368,10 +402,9 @@ fn with_field_help(
 
 /// The backticked values of a generated "Known values: `a`, `b`." note; none for other text.
 fn known_values(note: &str) -> Vec<String> {
-    let Some(list) = note.strip_prefix("Known values: ") else {
-        return vec![String::from("\u{0}")];
-    };
-    list.split('`')
+    note.strip_prefix("Known values: ")
+        .unwrap_or_default()
+        .split('`')
         .skip(1)
         .step_by(2)
         .map(|v| format!("`{v}`"))

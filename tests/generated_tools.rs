@@ -93,7 +93,14 @@ async fn every_generated_tool_sends_a_spec_valid_request() {
             ));
             continue;
         };
-        let args = arguments(owner, op);
+        let mut args = arguments(owner, op);
+        if let mistral_mcp::tool::Body::Multipart(field) = op_spec.body {
+            // The agent names the file; the spec's binary field is not an argument.
+            let args = args.as_object_mut().unwrap();
+            args.remove(field);
+            args.insert("content_base64".into(), "aGVsbG8gd29ybGQ=".into());
+            args.insert("file_name".into(), "hello.txt".into());
+        }
         fake.clear();
         let result = s.call(&tool.name, args.clone()).await;
         called += 1;

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::agents::delete_with_summary;
-use super::files;
 use crate::localfs::{SaveTarget, decode_base64};
 use crate::mistral::{FormField, RequestBody, UpstreamError, UpstreamRequest};
 use crate::tool::stream::{Emit, Terminal, drive_stream, stream_error};
@@ -210,13 +209,13 @@ impl Operation for Transcribe {
         }
         let mut fields = vec![("model".to_string(), FormField::Text(self.model.clone()))];
         if local {
-            let file = files::load_source(
-                &ctx,
-                self.path.as_deref(),
-                self.content_base64.as_deref(),
-                self.file_name.as_deref(),
-            )
-            .await?;
+            let file = ctx
+                .load_file(
+                    self.path.as_deref(),
+                    self.content_base64.as_deref(),
+                    self.file_name.as_deref(),
+                )
+                .await?;
             ctx.progress(
                 0.0,
                 None,

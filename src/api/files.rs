@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::localfs::{LoadedFile, decode_base64, mime_for};
+use crate::localfs::LoadedFile;
 use crate::mistral::{FormField, RequestBody, UpstreamRequest};
 use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
@@ -22,47 +22,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<ListFiles>(),
         entry::<DownloadFile>(),
     ]
-}
-
-/// Reads the file an agent pointed at: a local `path`, or `content_base64` with a name.
-pub async fn load_source(
-    ctx: &CallContext,
-    path: Option<&str>,
-    content_base64: Option<&str>,
-    file_name: Option<&str>,
-) -> Result<LoadedFile, ToolError> {
-    match (path, content_base64) {
-        (Some(path), None) => {
-            let mut file = ctx.files.read(path).await?;
-            if let Some(name) = file_name {
-                file.file_name = name.to_string();
-                file.mime = mime_for(name);
-            }
-            Ok(file)
-        }
-        (None, Some(content)) => {
-            let Some(name) = file_name else {
-                return Err(ToolError::InvalidArguments(
-                    "`file_name` is required with `content_base64` (for example \"invoice.pdf\"); Mistral uses its extension".into(),
-                ));
-            };
-            let bytes = decode_base64("content_base64", content)?;
-            if bytes.len() as u64 > ctx.files.max_upload_bytes {
-                return Err(ToolError::InvalidArguments(format!(
-                    "`content_base64` decodes to {} bytes, over the upload limit of {} bytes",
-                    bytes.len(),
-                    ctx.files.max_upload_bytes
-                )));
-            }
-            Ok(LoadedFile { file_name: name.to_string(), mime: mime_for(name), bytes })
-        }
-        (Some(_), Some(_)) => Err(ToolError::InvalidArguments(
-            "give either `path` or `content_base64`, not both".into(),
-        )),
-        (None, None) => Err(ToolError::InvalidArguments(
-            "give the file as `path` (a local file the server may read) or `content_base64` with `file_name`".into(),
-        )),
-    }
 }
 
 /// Uploads a file to `POST /v1/files` and returns Mistral's file object.
@@ -120,13 +79,13 @@ impl Operation for UploadFile {
     const SPEC: OpSpec = OpSpec::post("files_upload", "/v1/files", Effect::Write);
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let file = load_source(
-            &ctx,
-            self.path.as_deref(),
-            self.content_base64.as_deref(),
-            self.file_name.as_deref(),
-        )
-        .await?;
+        let file = ctx
+            .load_file(
+                self.path.as_deref(),
+                self.content_base64.as_deref(),
+                self.file_name.as_deref(),
+            )
+            .await?;
         let size = file.bytes.len();
         let mut extra = Vec::new();
         if let Some(e) = self.expiry {

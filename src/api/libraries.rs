@@ -8,8 +8,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::files::load_source;
-use crate::mistral::{FormField, RequestBody};
 use crate::tool::wait::{self, Backoff, Observation, Outcome, str_field};
 use crate::tool::{
     CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
@@ -21,7 +19,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<CreateLibrary>(),
         entry::<ListLibraries>(),
         entry::<DeleteLibrary>(),
-        entry::<UploadDocument>(),
         entry::<ListDocuments>(),
         entry::<GetDocument>(),
         entry::<DeleteDocument>(),
@@ -126,63 +123,6 @@ impl Operation for DeleteLibrary {
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let summary = format!("Deleted library {} and all its documents.", self.library_id);
         acknowledged(&self, &ctx, summary).await
-    }
-}
-
-/// Upload a document into a library.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UploadDocument {
-    /// The library's id.
-    pub library_id: String,
-    /// Path of a local file inside the server's allowed directories.
-    pub path: Option<String>,
-    /// The file's bytes as base64 (a `data:` URL is accepted); needs `file_name`.
-    pub content_base64: Option<String>,
-    /// Name to store the document under; defaults to the local file's name. Its extension tells Mistral how to read it (.pdf, .docx, .md, …).
-    pub file_name: Option<String>,
-}
-
-impl Operation for UploadDocument {
-    const SPEC: OpSpec = OpSpec::post(
-        "libraries_documents_upload",
-        "/v1/libraries/{library_id}/documents",
-        Effect::Write,
-    );
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        // The path comes from the id alone; the file goes as the form's single `file` field.
-        let mut request = build_request(&Self::SPEC, &json!({ "library_id": self.library_id }))?;
-        let file = load_source(
-            &ctx,
-            self.path.as_deref(),
-            self.content_base64.as_deref(),
-            self.file_name.as_deref(),
-        )
-        .await?;
-        let size = file.bytes.len();
-        let name = file.file_name.clone();
-        request.body = RequestBody::Multipart(vec![(
-            "file".to_string(),
-            FormField::File {
-                file_name: file.file_name,
-                mime: file.mime,
-                bytes: file.bytes,
-            },
-        )]);
-        ctx.progress(0.0, Some(1.0), format!("uploading {name} ({size} bytes)"))
-            .await;
-        let response = ctx.send(&request).await?;
-        let out = ToolOutput::from_response(&response, &ctx)?;
-        let doc = &out.structured;
-        let id = str_field(doc, "id");
-        let summary = format!(
-            "Uploaded {name} ({size} bytes) as document {id} in library {}; processing: {}. It becomes searchable once processed: follow it with libraries_documents_wait {{\"library_id\": \"{}\", \"document_id\": \"{id}\"}}.",
-            self.library_id,
-            process_status(doc),
-            self.library_id,
-        );
-        Ok(out.with_summary(summary))
     }
 }
 
@@ -485,6 +425,7 @@ mod tests {
 
     #[test]
     fn unshare_sends_its_fields_as_a_body() {
+        use crate::mistral::RequestBody;
         use crate::api::generated::libraries::LibrariesAccessesUnshare as Unshare;
         let op = Unshare {
             library_id: "l".into(),

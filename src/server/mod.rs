@@ -186,7 +186,16 @@ impl McpServer {
             None => {
                 // `checked_add`: a huge configured budget means no deadline, not a panic.
                 ctx.deadline = tokio::time::Instant::now().checked_add(budget);
+                let template_args = tool.summary.is_some().then(|| args.clone());
                 match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
+                    Ok(Ok(mut output)) => {
+                        if output.summary.is_none()
+                            && let Some(args) = &template_args
+                        {
+                            output.summary = tool.summarize(&output.structured, args);
+                        }
+                        Ok(output)
+                    }
                     Ok(outcome) => outcome,
                     Err(_) => Err(ToolError::OverBudget(format!(
                         "`{}` ran past this server's time budget of {} s per call and was stopped. \

@@ -9,7 +9,7 @@ use rmcp::{Peer, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
-use crate::localfs::LocalFiles;
+use crate::localfs::{LoadedFile, LocalFiles, decode_base64, mime_for};
 use crate::mistral::{MistralClient, UpstreamRequest, UpstreamResponse};
 
 /// Where progress notifications for the current call go, if the client asked for them.
@@ -55,6 +55,47 @@ impl CallContext {
         }
         if let Err(e) = sink.peer.notify_progress(param).await {
             tracing::debug!(error = %e, "progress notification not delivered");
+        }
+    }
+
+    /// Reads the file an agent pointed at: a local `path`, or `content_base64` with a name.
+    pub async fn load_file(
+        &self,
+        path: Option<&str>,
+        content_base64: Option<&str>,
+        file_name: Option<&str>,
+    ) -> Result<LoadedFile, ToolError> {
+        match (path, content_base64) {
+            (Some(path), None) => {
+                let mut file = self.files.read(path).await?;
+                if let Some(name) = file_name {
+                    file.file_name = name.to_string();
+                    file.mime = mime_for(name);
+                }
+                Ok(file)
+            }
+            (None, Some(content)) => {
+                let Some(name) = file_name else {
+                    return Err(ToolError::InvalidArguments(
+                        "`file_name` is required with `content_base64` (for example \"invoice.pdf\"); Mistral uses its extension".into(),
+                    ));
+                };
+                let bytes = decode_base64("content_base64", content)?;
+                if bytes.len() as u64 > self.files.max_upload_bytes {
+                    return Err(ToolError::InvalidArguments(format!(
+                        "`content_base64` decodes to {} bytes, over the upload limit of {} bytes",
+                        bytes.len(),
+                        self.files.max_upload_bytes
+                    )));
+                }
+                Ok(LoadedFile { file_name: name.to_string(), mime: mime_for(name), bytes })
+            }
+            (Some(_), Some(_)) => Err(ToolError::InvalidArguments(
+                "give either `path` or `content_base64`, not both".into(),
+            )),
+            (None, None) => Err(ToolError::InvalidArguments(
+                "give the file as `path` (a local file the server may read) or `content_base64` with `file_name`".into(),
+            )),
         }
     }
 }

@@ -63,6 +63,9 @@ pub async fn perform<T: Serialize>(
     request: &T,
     ctx: &CallContext,
 ) -> Result<ToolOutput, ToolError> {
+    if let Body::Multipart(file_field) = spec.body {
+        return upload(spec, file_field, request, ctx).await;
+    }
     let upstream = build_request(spec, request)?;
     let streams = match spec.streaming {
         Streaming::Never => false,
@@ -95,6 +98,58 @@ pub async fn perform<T: Serialize>(
                 .or(query("limit").map(|n| ("limit", n))),
         ),
     })
+}
+
+/// The fields an agent names a file with, for a multipart operation.
+const FILE_SOURCE: [&str; 3] = ["path", "content_base64", "file_name"];
+
+/// A multipart operation: the file the agent named is read (from the allowed directories, or
+/// decoded), sent as `file_field`, and every other field as a text part.
+async fn upload<T: Serialize>(
+    spec: &OpSpec,
+    file_field: &str,
+    request: &T,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
+    let mut fields = match serde_json::to_value(request) {
+        Ok(Value::Object(map)) => map,
+        _ => {
+            return Err(ToolError::Internal(
+                "a multipart request must be an object".into(),
+            ));
+        }
+    };
+    let mut source = FILE_SOURCE.map(|k| match fields.remove(k) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    });
+    let [path, content, name] = &mut source;
+    let file = ctx
+        .load_file(path.as_deref(), content.as_deref(), name.as_deref())
+        .await?;
+    let mut upstream = build_request(spec, &fields)?;
+    let size = file.bytes.len();
+    ctx.progress(
+        0.0,
+        Some(1.0),
+        format!("uploading {} ({size} bytes)", file.file_name),
+    )
+    .await;
+    if let RequestBody::Multipart(parts) = &mut upstream.body {
+        parts.insert(
+            0,
+            (
+                file_field.to_string(),
+                crate::mistral::FormField::File {
+                    file_name: file.file_name,
+                    mime: file.mime,
+                    bytes: file.bytes,
+                },
+            ),
+        );
+    }
+    let response = ctx.send(&upstream).await?;
+    ToolOutput::from_response(&response, ctx)
 }
 
 /// A registered operation: its spec, its input schema and a type-erased entry point.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::spec::{Body, OpSpec};
 use crate::error::{ToolError, clip};
-use crate::mistral::{RequestBody, UpstreamRequest};
+use crate::mistral::{FormField, RequestBody, UpstreamRequest};
 
 /// Deserialises tool arguments, naming the exact field that is wrong.
 ///
@@ -189,6 +189,8 @@ pub fn build_request<T: Serialize>(
             Some(value) => RequestBody::Json(value),
             None => RequestBody::None,
         },
+        // The file part is added by the caller, which reads the file.
+        Body::Multipart(_) => RequestBody::Multipart(form_fields(fields)),
         Body::None if fields.is_empty() => RequestBody::None,
         Body::None => {
             let names: Vec<&String> = fields.keys().collect();
@@ -207,6 +209,21 @@ pub fn build_request<T: Serialize>(
         auth: spec.auth,
         retry_server_errors: spec.retry_server_errors(),
     })
+}
+
+/// Text parts of a form: arrays repeat their field, objects go as JSON.
+fn form_fields(fields: JsonObject) -> Vec<(String, FormField)> {
+    let mut parts = Vec::new();
+    for (name, value) in fields {
+        let values = match value {
+            Value::Array(items) => items,
+            other => vec![other],
+        };
+        for value in values {
+            parts.push((name.clone(), FormField::Text(query_value(value))));
+        }
+    }
+    parts
 }
 
 fn query_value(v: Value) -> String {

@@ -28,6 +28,9 @@ pub enum Body {
     Json,
     /// This one field's value is the whole JSON body (the spec's array bodies).
     Whole(&'static str),
+    /// A multipart form: the file (from the agent's `path`, or `content_base64` with
+    /// `file_name`) goes in this form field, every other field as a text part.
+    Multipart(&'static str),
 }
 
 /// How a list operation pages, so its result can say how to get the next page.
@@ -136,6 +139,10 @@ impl OpSpec {
     /// A JSON body on a method that usually has none (a DELETE naming what to remove).
     pub const fn json_body(mut self) -> Self {
         self.body = Body::Json;
+        self
+    }
+    pub const fn multipart(mut self, file_field: &'static str) -> Self {
+        self.body = Body::Multipart(file_field);
         self
     }
     pub const fn whole_body(mut self, field: &'static str) -> Self {

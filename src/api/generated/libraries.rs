@@ -17,6 +17,7 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<LibrariesAccessesShare>(),
         entry::<LibrariesAccessesUnshare>(),
         entry::<LibrariesDocumentsUpdate>(),
+        entry::<LibrariesDocumentsUpload>(),
         entry::<LibrariesGet>(),
         entry::<LibrariesUpdate>(),
     ]
@@ -90,6 +91,34 @@ impl Operation for LibrariesDocumentsUpdate {
         "libraries_documents_update",
         "/v1/libraries/{library_id}/documents/{document_id}",
     );
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LibrariesDocumentsUpload {
+    pub library_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(description = "Path of a local file inside the server's allowed directories.")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        description = "The file's bytes as base64 (a `data:` URL is accepted); needs `file_name`."
+    )]
+    pub content_base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        description = "Name to upload under; defaults to the local file's name. Its extension matters."
+    )]
+    pub file_name: Option<String>,
+}
+
+impl Operation for LibrariesDocumentsUpload {
+    const SPEC: OpSpec = OpSpec::post(
+        "libraries_documents_upload",
+        "/v1/libraries/{library_id}/documents",
+        Effect::Write,
+    )
+    .multipart("file");
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
