@@ -12,16 +12,11 @@ use serde_json::{Value, json};
 use crate::localfs::LoadedFile;
 use crate::mistral::{FormField, RequestBody, UpstreamRequest};
 use crate::tool::{
-    CallContext, Effect, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
-    send_page,
+    CallContext, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry, send_page,
 };
 
 pub fn entries() -> Vec<OpEntry> {
-    vec![
-        entry::<UploadFile>(),
-        entry::<ListFiles>(),
-        entry::<DownloadFile>(),
-    ]
+    vec![entry::<ListFiles>(), entry::<DownloadFile>()]
 }
 
 /// Uploads a file to `POST /v1/files` and returns Mistral's file object.
@@ -31,7 +26,7 @@ pub async fn upload(
     purpose: Option<&str>,
     extra: Vec<(String, FormField)>,
 ) -> Result<Value, ToolError> {
-    let spec = &UploadFile::SPEC;
+    let spec = &super::generated::files::FilesUpload::SPEC;
     let mut fields = vec![(
         "file".to_string(),
         FormField::File {
@@ -55,65 +50,6 @@ pub async fn upload(
     };
     let response = ctx.send(&request).await?;
     Ok(response.json()?)
-}
-
-/// Upload a file to Mistral.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UploadFile {
-    /// Path of a local file inside the server's allowed directories.
-    pub path: Option<String>,
-    /// The file's bytes as base64 (a `data:` URL is accepted); needs `file_name`.
-    pub content_base64: Option<String>,
-    /// Name to upload under; defaults to the local file's name. Its extension matters.
-    pub file_name: Option<String>,
-    /// `ocr`, `batch`, `fine-tune` or `audio`.
-    pub purpose: Option<String>,
-    /// Hours until the file expires.
-    pub expiry: Option<u32>,
-    /// `workspace` (default) or `user`.
-    pub visibility: Option<String>,
-}
-
-impl Operation for UploadFile {
-    const SPEC: OpSpec = OpSpec::post("files_upload", "/v1/files", Effect::Write);
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let file = ctx
-            .load_file(
-                self.path.as_deref(),
-                self.content_base64.as_deref(),
-                self.file_name.as_deref(),
-            )
-            .await?;
-        let size = file.bytes.len();
-        let mut extra = Vec::new();
-        if let Some(e) = self.expiry {
-            extra.push(("expiry".to_string(), FormField::Text(e.to_string())));
-        }
-        if let Some(v) = &self.visibility {
-            extra.push(("visibility".to_string(), FormField::Text(v.clone())));
-        }
-        ctx.progress(
-            0.0,
-            Some(1.0),
-            format!("uploading {} ({size} bytes)", file.file_name),
-        )
-        .await;
-        let value = upload(&ctx, file, self.purpose.as_deref(), extra).await?;
-        let id = value
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        let name = value
-            .get("filename")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        Ok(ToolOutput::json(value)
-            .with_summary(format!("Uploaded {name} ({size} bytes) as file {id}.")))
-    }
 }
 
 /// List uploaded files, newest first, one page at a time.

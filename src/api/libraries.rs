@@ -425,8 +425,8 @@ mod tests {
 
     #[test]
     fn unshare_sends_its_fields_as_a_body() {
-        use crate::mistral::RequestBody;
         use crate::api::generated::libraries::LibrariesAccessesUnshare as Unshare;
+        use crate::mistral::RequestBody;
         let op = Unshare {
             library_id: "l".into(),
             share_with_uuid: "u".into(),

@@ -16,6 +16,7 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<FilesDelete>(),
         entry::<FilesRetrieve>(),
         entry::<FilesSignedUrl>(),
+        entry::<FilesUpload>(),
     ]
 }
 
@@ -50,4 +51,34 @@ pub struct FilesSignedUrl {
 impl Operation for FilesSignedUrl {
     const SPEC: OpSpec =
         OpSpec::get("files_signed_url", "/v1/files/{file_id}/url").query(&["expiry"]);
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilesUpload {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(description = "Path of a local file inside the server's allowed directories.")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        description = "The file's bytes as base64 (a `data:` URL is accepted); needs `file_name`."
+    )]
+    pub content_base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        description = "Name to upload under; defaults to the local file's name. Its extension matters."
+    )]
+    pub file_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(description = "Known values: `fine-tune`, `batch`, `ocr`.")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(description = "Known values: `workspace`, `user`.")]
+    pub visibility: Option<String>,
+}
+
+impl Operation for FilesUpload {
+    const SPEC: OpSpec = OpSpec::post("files_upload", "/v1/files", Effect::Write).multipart("file");
 }
