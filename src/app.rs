@@ -251,6 +251,11 @@ fn effect_label(t: &crate::catalog::ToolDef) -> &'static str {
 }
 
 pub fn tools_json(server: &McpServer) -> Value {
+    let listed: std::collections::HashSet<&str> = server
+        .listed_tools()
+        .iter()
+        .map(|t| t.name.as_ref())
+        .collect();
     let tools: Vec<Value> = server
         .catalog()
         .tools
@@ -263,6 +268,8 @@ pub fn tools_json(server: &McpServer) -> Value {
                 "title": t.title,
                 "annotations": t.annotations(),
                 "enabled": server.exposed_tool(&t.name).is_some(),
+                // In `tools/list` in this mode; the others are reached through call_tool.
+                "listed": listed.contains(t.name.as_str()),
             })
         })
         .collect();
@@ -289,7 +296,7 @@ fn tools_table(server: &McpServer) -> String {
         ));
     }
     lines.push(format!(
-        "\n{} tools in the catalog, {} exposed; search_tools is always available.",
+        "\n{} tools in the catalog, {} exposed (the listed ones plus those reached through search_tools and call_tool).",
         server.catalog().tools.len(),
         server
             .catalog()
