@@ -14,8 +14,9 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "../shared/eval/intents-dev.tsv".into());
     let text = std::fs::read_to_string(&path)?;
-    let server =
-        mistral_mcp::app::build_server(&Config::load_with(&Overrides::default(), &|_| None)?)?;
+    // With an admin key, so the admin tools are indexed too.
+    let env = |k: &str| (k == "MISTRAL_ADMIN_API_KEY").then(|| "unused".to_string());
+    let server = mistral_mcp::app::build_server(&Config::load_with(&Overrides::default(), &env)?)?;
     let index = server.search_index();
     let tools = server
         .catalog()

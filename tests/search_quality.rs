@@ -55,3 +55,35 @@ fn held_out_intents_stay_found() {
     );
     assert_eq!(e.at5, e.evaluated, "misses:\n{}", e.misses.join("\n"));
 }
+
+/// The blind intents (tests/data/intents-blind-*.tsv, written by helpers who never saw the
+/// catalog's words) over the whole catalog, admin tools included. Prints the figures
+/// (`cargo test --test search_quality -- --nocapture`); the floors only catch a collapse.
+/// Tune on the dev half, report the test half.
+#[test]
+fn blind_intents_are_measured() {
+    let env = |k: &str| (k == "MISTRAL_ADMIN_API_KEY").then(|| "unused".to_string());
+    let server =
+        mistral_mcp::app::build_server(&Config::load_with(&Overrides::default(), &env).unwrap())
+            .unwrap();
+    for (split, tsv) in [
+        ("dev", include_str!("data/intents-blind-dev.tsv")),
+        ("test", include_str!("data/intents-blind-test.tsv")),
+    ] {
+        let tools = server
+            .catalog()
+            .tools
+            .iter()
+            .map(|t| (t.name.as_str(), t.spec().operation()));
+        let e = server.search_index().evaluate(tsv, tools);
+        println!(
+            "blind {split}: {} intents ({} skipped), recall@1 {:.3}, recall@5 {:.3}",
+            e.evaluated,
+            e.skipped,
+            e.recall_at_1(),
+            e.recall_at_5()
+        );
+        assert!(e.evaluated > 1000, "{split}: only {} intents", e.evaluated);
+        assert!(e.recall_at_5() >= 0.5, "{split}: recall@5 {:.3}", e.recall_at_5());
+    }
+}
