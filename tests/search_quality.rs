@@ -84,6 +84,10 @@ fn blind_intents_are_measured() {
             e.recall_at_5()
         );
         assert!(e.evaluated > 1000, "{split}: only {} intents", e.evaluated);
-        assert!(e.recall_at_5() >= 0.5, "{split}: recall@5 {:.3}", e.recall_at_5());
+        assert!(
+            e.recall_at_5() >= 0.5,
+            "{split}: recall@5 {:.3}",
+            e.recall_at_5()
+        );
     }
 }
