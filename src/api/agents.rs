@@ -6,7 +6,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::chat::{FunctionDef, ToolChoice};
 use super::chat_types::{Message, ResponseFormat, Stop};
@@ -20,9 +20,7 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<CreateAgent>(),
         entry::<ListAgents>(),
         entry::<UpdateAgent>(),
-        entry::<DeleteAgent>(),
         entry::<ListAgentVersions>(),
-        entry::<DeleteAgentAlias>(),
         entry::<AgentComplete>(),
     ]
 }
@@ -100,21 +98,6 @@ pub struct CompletionArgs {
 pub enum AgentVersion {
     Number(u64),
     Alias(String),
-}
-
-/// Sends a delete (Mistral answers 204 with no body) and says what went.
-pub(super) async fn delete_with_summary<T: Serialize>(
-    spec: &OpSpec,
-    request: &T,
-    ctx: &CallContext,
-    what: String,
-) -> Result<ToolOutput, ToolError> {
-    let response = ctx.send(&build_request(spec, request)?).await?;
-    let mut out = ToolOutput::from_response(&response, ctx)?;
-    if let Value::Object(o) = &mut out.structured {
-        o.entry("deleted").or_insert(json!(true));
-    }
-    Ok(out.with_summary(format!("Deleted {what}.")))
 }
 
 fn agent_summary(v: &Value) -> String {
@@ -258,23 +241,6 @@ impl Operation for UpdateAgent {
     }
 }
 
-/// Delete an agent.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteAgent {
-    /// The agent's id.
-    pub agent_id: String,
-}
-
-impl Operation for DeleteAgent {
-    const SPEC: OpSpec = OpSpec::delete("agents_delete", "/v1/agents/{agent_id}");
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let what = format!("agent {}", self.agent_id);
-        delete_with_summary(&Self::SPEC, &self, &ctx, what).await
-    }
-}
-
 /// List an agent's versions, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -296,26 +262,6 @@ impl Operation for ListAgentVersions {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
         let out = ToolOutput::from_response(&response, &ctx)?;
         Ok(out.with_next_page(self.page.unwrap_or(0), self.page_size.unwrap_or(20)))
-    }
-}
-
-/// Delete an agent's version alias.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteAgentAlias {
-    /// The agent's id.
-    pub agent_id: String,
-    /// The alias to delete.
-    pub alias: String,
-}
-
-impl Operation for DeleteAgentAlias {
-    const SPEC: OpSpec =
-        OpSpec::delete("agents_aliases_delete", "/v1/agents/{agent_id}/aliases").query(&["alias"]);
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let what = format!("alias {} of agent {}", self.alias, self.agent_id);
-        delete_with_summary(&Self::SPEC, &self, &ctx, what).await
     }
 }
 

@@ -11,7 +11,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::agents::delete_with_summary;
 use crate::localfs::{SaveTarget, decode_base64};
 use crate::mistral::{FormField, RequestBody, UpstreamError, UpstreamRequest};
 use crate::tool::stream::{Emit, Terminal, drive_stream, stream_error};
@@ -25,7 +24,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<Transcribe>(),
         entry::<ListVoices>(),
         entry::<CreateVoice>(),
-        entry::<DeleteVoice>(),
         entry::<VoiceSample>(),
     ]
 }
@@ -493,23 +491,6 @@ impl Operation for CreateVoice {
             "Created voice {} ({id}); use it as voice_id in audio_speech.",
             self.name
         )))
-    }
-}
-
-/// Delete a custom voice.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteVoice {
-    /// The voice's id.
-    pub voice_id: String,
-}
-
-impl Operation for DeleteVoice {
-    const SPEC: OpSpec = OpSpec::delete("audio_voices_delete", "/v1/audio/voices/{voice_id}");
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let what = format!("voice {}", self.voice_id);
-        delete_with_summary(&Self::SPEC, &self, &ctx, what).await
     }
 }
 

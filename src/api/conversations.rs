@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::agents::{AgentTool, AgentVersion, CompletionArgs, delete_with_summary};
+use super::agents::{AgentTool, AgentVersion, CompletionArgs};
 use super::chat_types::content_text;
 use crate::tool::stream::{Emit, Terminal, drive_stream, stream_error};
 use crate::tool::{
@@ -25,7 +25,6 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<AppendConversation>(),
         entry::<RestartConversation>(),
         entry::<ListConversations>(),
-        entry::<DeleteConversation>(),
     ]
 }
 
@@ -209,26 +208,6 @@ impl Operation for ListConversations {
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         send_page(&Self::SPEC, &self, self.page, self.page_size, &ctx).await
-    }
-}
-
-/// Delete a stored conversation.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteConversation {
-    /// The conversation's id.
-    pub conversation_id: String,
-}
-
-impl Operation for DeleteConversation {
-    const SPEC: OpSpec = OpSpec::delete(
-        "conversations_delete",
-        "/v1/conversations/{conversation_id}",
-    );
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let what = format!("conversation {}", self.conversation_id);
-        delete_with_summary(&Self::SPEC, &self, &ctx, what).await
     }
 }
 

@@ -18,7 +18,6 @@ pub fn entries() -> Vec<OpEntry> {
     vec![
         entry::<CreateLibrary>(),
         entry::<ListLibraries>(),
-        entry::<DeleteLibrary>(),
         entry::<ListDocuments>(),
         entry::<GetDocument>(),
         entry::<DeleteDocument>(),
@@ -106,23 +105,6 @@ impl Operation for ListLibraries {
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
         let response = ctx.send(&build_request(&Self::SPEC, &self)?).await?;
         Ok(ToolOutput::from_response(&response, &ctx)?.with_next_page_token(self.page_size))
-    }
-}
-
-/// Delete a library and all its documents.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeleteLibrary {
-    /// The library's id.
-    pub library_id: String,
-}
-
-impl Operation for DeleteLibrary {
-    const SPEC: OpSpec = OpSpec::delete("libraries_delete", "/v1/libraries/{library_id}");
-
-    async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let summary = format!("Deleted library {} and all its documents.", self.library_id);
-        acknowledged(&self, &ctx, summary).await
     }
 }
 

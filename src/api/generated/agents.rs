@@ -13,12 +13,30 @@ use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
+        entry::<AgentsAliasesDelete>(),
         entry::<AgentsAliasesList>(),
         entry::<AgentsAliasesSet>(),
+        entry::<AgentsDelete>(),
         entry::<AgentsGet>(),
         entry::<AgentsSetVersion>(),
         entry::<AgentsVersionsGet>(),
     ]
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsAliasesDelete {
+    pub agent_id: String,
+    #[schemars(
+        regex(pattern = "^[a-z]([a-z0-9_-]*[a-z0-9])?$"),
+        length(min = 1, max = 64)
+    )]
+    pub alias: String,
+}
+
+impl Operation for AgentsAliasesDelete {
+    const SPEC: OpSpec =
+        OpSpec::delete("agents_aliases_delete", "/v1/agents/{agent_id}/aliases").query(&["alias"]);
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -47,6 +65,16 @@ impl Operation for AgentsAliasesSet {
     const SPEC: OpSpec = OpSpec::put("agents_aliases_set", "/v1/agents/{agent_id}/aliases")
         .query(&["alias", "version"])
         .no_body();
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsDelete {
+    pub agent_id: String,
+}
+
+impl Operation for AgentsDelete {
+    const SPEC: OpSpec = OpSpec::delete("agents_delete", "/v1/agents/{agent_id}");
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

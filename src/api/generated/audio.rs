@@ -12,7 +12,21 @@ use super::types::*;
 use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
 
 pub fn entries() -> Vec<OpEntry> {
-    vec![entry::<AudioVoicesGet>(), entry::<AudioVoicesUpdate>()]
+    vec![
+        entry::<AudioVoicesDelete>(),
+        entry::<AudioVoicesGet>(),
+        entry::<AudioVoicesUpdate>(),
+    ]
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AudioVoicesDelete {
+    pub voice_id: String,
+}
+
+impl Operation for AudioVoicesDelete {
+    const SPEC: OpSpec = OpSpec::delete("audio_voices_delete", "/v1/audio/voices/{voice_id}");
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

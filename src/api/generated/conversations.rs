@@ -13,10 +13,24 @@ use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
+        entry::<ConversationsDelete>(),
         entry::<ConversationsGet>(),
         entry::<ConversationsHistory>(),
         entry::<ConversationsMessages>(),
     ]
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationsDelete {
+    pub conversation_id: String,
+}
+
+impl Operation for ConversationsDelete {
+    const SPEC: OpSpec = OpSpec::delete(
+        "conversations_delete",
+        "/v1/conversations/{conversation_id}",
+    );
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

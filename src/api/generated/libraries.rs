@@ -16,6 +16,7 @@ pub fn entries() -> Vec<OpEntry> {
         entry::<LibrariesAccessesList>(),
         entry::<LibrariesAccessesShare>(),
         entry::<LibrariesAccessesUnshare>(),
+        entry::<LibrariesDelete>(),
         entry::<LibrariesDocumentsUpdate>(),
         entry::<LibrariesDocumentsUpload>(),
         entry::<LibrariesGet>(),
@@ -71,6 +72,16 @@ impl Operation for LibrariesAccessesUnshare {
         "/v1/libraries/{library_id}/share",
     )
     .json_body();
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LibrariesDelete {
+    pub library_id: String,
+}
+
+impl Operation for LibrariesDelete {
+    const SPEC: OpSpec = OpSpec::delete("libraries_delete", "/v1/libraries/{library_id}");
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
