@@ -119,15 +119,15 @@ async fn upload<T: Serialize>(
             ));
         }
     };
-    let mut source = FILE_SOURCE.map(|k| match fields.remove(k) {
+    let [path, content, name] = FILE_SOURCE.map(|k| match fields.remove(k) {
         Some(Value::String(s)) => Some(s),
         _ => None,
     });
-    let [path, content, name] = &mut source;
+    // The ids are checked before the file is read.
+    let mut upstream = build_request(spec, &fields)?;
     let file = ctx
         .load_file(path.as_deref(), content.as_deref(), name.as_deref())
         .await?;
-    let mut upstream = build_request(spec, &fields)?;
     let size = file.bytes.len();
     ctx.progress(
         0.0,
