@@ -231,7 +231,10 @@ pub struct Evaluation {
     /// Intents whose operation no tool exposes.
     pub skipped: usize,
     pub at1: usize,
+    pub at3: usize,
     pub at5: usize,
+    /// Sum of 1/rank over the intents whose tool is in the top 5 (0 for the others).
+    pub reciprocal_ranks: f64,
     /// `intent: wanted, got` for every intent not ranked first.
     pub misses: Vec<String>,
     pub queries: Vec<String>,
@@ -241,8 +244,15 @@ impl Evaluation {
     pub fn recall_at_1(&self) -> f64 {
         self.at1 as f64 / self.evaluated.max(1) as f64
     }
+    pub fn recall_at_3(&self) -> f64 {
+        self.at3 as f64 / self.evaluated.max(1) as f64
+    }
     pub fn recall_at_5(&self) -> f64 {
         self.at5 as f64 / self.evaluated.max(1) as f64
+    }
+    /// Mean reciprocal rank, counting only the top 5.
+    pub fn mrr(&self) -> f64 {
+        self.reciprocal_ranks / self.evaluated.max(1) as f64
     }
 }
 
@@ -279,14 +289,15 @@ impl SearchIndex {
             e.evaluated += 1;
             e.queries.push(intent.to_string());
             let hits = self.search(intent, 5);
-            match hits.iter().position(|h| wanted.contains(&h.name.as_str())) {
-                Some(0) => {
+            let rank = hits.iter().position(|h| wanted.contains(&h.name.as_str()));
+            if let Some(rank) = rank {
+                e.at5 += 1;
+                e.at3 += usize::from(rank < 3);
+                e.reciprocal_ranks += 1.0 / (rank + 1) as f64;
+                if rank == 0 {
                     e.at1 += 1;
-                    e.at5 += 1;
                     continue;
                 }
-                Some(_) => e.at5 += 1,
-                None => {}
             }
             let got: Vec<&str> = hits.iter().take(3).map(|h| h.name.as_str()).collect();
             e.misses

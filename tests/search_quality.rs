@@ -57,32 +57,64 @@ fn held_out_intents_stay_found() {
 }
 
 /// The blind intents (tests/data/intents-blind-*.tsv, written by helpers who never saw the
-/// catalog's words) over the whole catalog, admin tools included. Prints the figures
-/// (`cargo test --test search_quality -- --nocapture`); the floors only catch a collapse.
-/// Tune on the dev half, report the test half.
+/// catalog's words) over the whole catalog, admin tools included. Prints recall@1/3/5 and MRR
+/// per split and per toolset (`cargo test --test search_quality -- --nocapture`); the floors
+/// only catch a collapse. Tune on the dev half, report the test half.
 #[test]
 fn blind_intents_are_measured() {
     let env = |k: &str| (k == "MISTRAL_ADMIN_API_KEY").then(|| "unused".to_string());
     let server =
         mistral_mcp::app::build_server(&Config::load_with(&Overrides::default(), &env).unwrap())
             .unwrap();
+    let tools = || {
+        server
+            .catalog()
+            .tools
+            .iter()
+            .map(|t| (t.name.as_str(), t.spec().operation()))
+    };
+    let toolset_of: std::collections::HashMap<String, &str> = server
+        .catalog()
+        .tools
+        .iter()
+        .map(|t| (t.spec().operation(), t.toolset.as_str()))
+        .collect();
     for (split, tsv) in [
         ("dev", include_str!("data/intents-blind-dev.tsv")),
         ("test", include_str!("data/intents-blind-test.tsv")),
     ] {
-        let tools = server
-            .catalog()
-            .tools
-            .iter()
-            .map(|t| (t.name.as_str(), t.spec().operation()));
-        let e = server.search_index().evaluate(tsv, tools);
+        let e = server.search_index().evaluate(tsv, tools());
         println!(
-            "blind {split}: {} intents ({} skipped), recall@1 {:.3}, recall@5 {:.3}",
+            "blind {split}: {} intents ({} skipped), recall@1 {:.3}, @3 {:.3}, @5 {:.3}, MRR {:.3}",
             e.evaluated,
             e.skipped,
             e.recall_at_1(),
-            e.recall_at_5()
+            e.recall_at_3(),
+            e.recall_at_5(),
+            e.mrr()
         );
+        let mut by_toolset: std::collections::BTreeMap<&str, String> = Default::default();
+        for line in tsv.lines().filter(|l| !l.starts_with('#')) {
+            let op = line.split('\t').next().unwrap_or_default();
+            let toolset = toolset_of.get(op).copied().unwrap_or("(excluded)");
+            let lines = by_toolset.entry(toolset).or_default();
+            lines.push_str(line);
+            lines.push('\n');
+        }
+        for (toolset, lines) in &by_toolset {
+            let t = server.search_index().evaluate(lines, tools());
+            if t.evaluated == 0 {
+                continue;
+            }
+            println!(
+                "  {toolset:<14} {:>4} intents  @1 {:.2}  @3 {:.2}  @5 {:.2}  MRR {:.2}",
+                t.evaluated,
+                t.recall_at_1(),
+                t.recall_at_3(),
+                t.recall_at_5(),
+                t.mrr()
+            );
+        }
         assert!(e.evaluated > 1000, "{split}: only {} intents", e.evaluated);
         assert!(
             e.recall_at_5() >= 0.5,
