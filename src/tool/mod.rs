@@ -92,11 +92,9 @@ pub async fn perform<T: Serialize>(
             query("page").unwrap_or(0),
             query("page_size").unwrap_or(DEFAULT_PAGE_SIZE),
         ),
-        Paging::Cursor => out.with_next_cursor(
-            query("page_size")
-                .map(|n| ("page_size", n))
-                .or(query("limit").map(|n| ("limit", n))),
-        ),
+        Paging::Cursor { param, next, size } => {
+            out.with_next_cursor(param, next, query(size).map(|n| (size, n)))
+        }
     })
 }
 

@@ -78,16 +78,16 @@ impl ToolOutput {
         self
     }
 
-    /// For cursor-paged lists: adds `next_page` (the arguments for the next call) when the
-    /// answer carries a non-empty `next_cursor`, at its top or one object down.
-    pub fn with_next_cursor(mut self, size: Option<(&str, u32)>) -> Self {
-        let cursor = next_cursor(&self.structured).map(str::to_string);
+    /// For cursor-paged lists: adds `next_page` (the arguments for the next call: `param`
+    /// set to the answer's non-empty `next` field, found at its top or one object down).
+    pub fn with_next_cursor(mut self, param: &str, next: &str, size: Option<(&str, u32)>) -> Self {
+        let cursor = next_cursor(&self.structured, next).map(str::to_string);
         if let (Some(cursor), Value::Object(o)) = (cursor, &mut self.structured) {
-            let mut next = json!({ "cursor": cursor });
+            let mut args = json!({ param: cursor });
             if let Some((name, size)) = size {
-                next[name] = json!(size);
+                args[name] = json!(size);
             }
-            o.insert("next_page".into(), next);
+            o.insert("next_page".into(), args);
         }
         self
     }
@@ -155,13 +155,13 @@ fn first_list_len(value: &Value) -> usize {
         .map_or(0, Vec::len)
 }
 
-/// The cursor of the next page: `next_cursor` at the top or one object down.
-fn next_cursor(value: &Value) -> Option<&str> {
-    fn found(v: &Value) -> Option<&str> {
-        v.get("next_cursor")
+/// The cursor of the next page: the `field` at the top or one object down.
+fn next_cursor<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
+    let found = |v: &'a Value| {
+        v.get(field)
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
-    }
+    };
     found(value).or_else(|| {
         value
             .as_object()?
@@ -178,5 +178,29 @@ fn object_root(value: Value) -> Value {
         Value::Null => json!({}),
         Value::Array(items) => json!({ "data": items }),
         other => json!({ "value": other }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_cursor_is_found_by_its_name_and_handed_back_as_the_argument() {
+        let out = ToolOutput::json(json!({"data": [1, 2], "nextPageToken": "t2"}))
+            .with_next_cursor("pageToken", "nextPageToken", Some(("pageSize", 2)));
+        assert_eq!(
+            out.structured["next_page"],
+            json!({"pageToken": "t2", "pageSize": 2})
+        );
+        let nested = ToolOutput::json(json!({"spans": {"results": [], "next_cursor": "c9"}}))
+            .with_next_cursor("cursor", "next_cursor", None);
+        assert_eq!(nested.structured["next_page"], json!({"cursor": "c9"}));
+        let last = ToolOutput::json(json!({"data": [], "next_cursor": ""})).with_next_cursor(
+            "cursor",
+            "next_cursor",
+            None,
+        );
+        assert!(last.structured.get("next_page").is_none());
     }
 }

@@ -39,8 +39,13 @@ pub enum Paging {
     None,
     /// `page` (from 0) and `page_size`.
     Numbered,
-    /// An opaque `cursor` from the previous answer.
-    Cursor,
+    /// An opaque cursor: the answer's `next` field goes back as the `param` argument, with
+    /// the same page size (`size`) as the call.
+    Cursor {
+        param: &'static str,
+        next: &'static str,
+        size: &'static str,
+    },
 }
 
 /// Whether Mistral answers with Server-Sent Events.

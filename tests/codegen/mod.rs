@@ -405,10 +405,12 @@ impl Gen {
             "Whole" => spec.push(".whole_body(\"body\")".into()),
             _ => {}
         }
-        if query.iter().any(|q| q == "page") && query.iter().any(|q| q == "page_size") {
+        if let Some((param, next, size)) = cursor_paging(operation, &query) {
+            spec.push(format!(
+                ".paged(Paging::Cursor {{ param: \"{param}\", next: \"{next}\", size: \"{size}\" }})"
+            ));
+        } else if query.iter().any(|q| q == "page") && query.iter().any(|q| q == "page_size") {
             spec.push(".paged(Paging::Numbered)".into());
-        } else if query.iter().any(|q| q == "cursor") {
-            spec.push(".paged(Paging::Cursor)".into());
         }
         if streams_always {
             spec.push(".streaming(Streaming::Always)".into());
@@ -714,6 +716,39 @@ impl Gen {
         }
         Ok(Ty::plain(name))
     }
+}
+
+/// Cursor paging: the cursor parameter, the answer's next-cursor field and the page-size
+/// parameter, from the spec's `x-speakeasy-pagination` where it says, else the common
+/// `cursor` / `next_cursor` convention.
+fn cursor_paging(operation: &Value, query: &[String]) -> Option<(String, String, String)> {
+    if let Some(p) = operation.get("x-speakeasy-pagination")
+        && p.get("type").and_then(Value::as_str) == Some("cursor")
+    {
+        let input = |kind: &str| {
+            p.get("inputs")?
+                .as_array()?
+                .iter()
+                .find(|i| i.get("type").and_then(Value::as_str) == Some(kind))?
+                .get("name")?
+                .as_str()
+                .map(str::to_string)
+        };
+        let next = p
+            .pointer("/outputs/nextCursor")
+            .and_then(Value::as_str)?
+            .trim_start_matches("$.")
+            .to_string();
+        return Some((input("cursor")?, next, input("limit").unwrap_or_default()));
+    }
+    if !query.iter().any(|q| q == "cursor") {
+        return None;
+    }
+    let size = ["page_size", "limit"]
+        .into_iter()
+        .find(|s| query.iter().any(|q| q == s))
+        .unwrap_or_default();
+    Some(("cursor".into(), "next_cursor".into(), size.to_string()))
 }
 
 /// The distinct JSON types of a union whose branches are all plain scalars.

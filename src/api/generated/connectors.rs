@@ -199,7 +199,11 @@ pub struct ConnectorsList {
 impl Operation for ConnectorsList {
     const SPEC: OpSpec = OpSpec::get("connectors_list", "/v1/connectors")
         .query(&["query_filters", "cursor", "page_size"])
-        .paged(Paging::Cursor);
+        .paged(Paging::Cursor {
+            param: "cursor",
+            next: "next_cursor",
+            size: "page_size",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -240,7 +240,11 @@ impl Operation for ObservabilityChatCompletionEventsSearch {
     )
     .effect(Effect::Read)
     .query(&["page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -804,7 +808,11 @@ impl Operation for ObservabilityLogsSearch {
     )
     .effect(Effect::Read)
     .query(&["from", "to", "page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -891,7 +899,11 @@ impl Operation for ObservabilitySpansEvaluationsSearch {
     )
     .effect(Effect::Read)
     .query(&["from", "to", "page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -918,7 +930,11 @@ impl Operation for ObservabilitySpansEvaluationsSearchLatest {
     )
     .effect(Effect::Read)
     .query(&["from", "to", "page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -974,7 +990,11 @@ impl Operation for ObservabilitySpansSearch {
     )
     .effect(Effect::Read)
     .query(&["from", "to", "page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -1074,7 +1094,11 @@ impl Operation for ObservabilityTracesSearch {
     )
     .effect(Effect::Read)
     .query(&["from", "to", "page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -1117,5 +1141,9 @@ impl Operation for ObservabilityTracesSpansList {
         "/v1/observability/traces/{trace_id}/spans",
     )
     .query(&["from", "to", "page_size", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "page_size",
+    });
 }

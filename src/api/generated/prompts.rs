@@ -97,14 +97,20 @@ pub struct PromptsList {
 }
 
 impl Operation for PromptsList {
-    const SPEC: OpSpec = OpSpec::get("prompts_list", "/v2/prompts").query(&[
-        "pageSize",
-        "pageToken",
-        "alias",
-        "fields",
-        "sort_by",
-        "sort_direction",
-    ]);
+    const SPEC: OpSpec = OpSpec::get("prompts_list", "/v2/prompts")
+        .query(&[
+            "pageSize",
+            "pageToken",
+            "alias",
+            "fields",
+            "sort_by",
+            "sort_direction",
+        ])
+        .paged(Paging::Cursor {
+            param: "pageToken",
+            next: "nextPageToken",
+            size: "pageSize",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -93,14 +93,20 @@ pub struct SkillsList {
 }
 
 impl Operation for SkillsList {
-    const SPEC: OpSpec = OpSpec::get("skills_list", "/v2/skills").query(&[
-        "pageSize",
-        "pageToken",
-        "alias",
-        "fields",
-        "sort_by",
-        "sort_direction",
-    ]);
+    const SPEC: OpSpec = OpSpec::get("skills_list", "/v2/skills")
+        .query(&[
+            "pageSize",
+            "pageToken",
+            "alias",
+            "fields",
+            "sort_by",
+            "sort_direction",
+        ])
+        .paged(Paging::Cursor {
+            param: "pageToken",
+            next: "nextPageToken",
+            size: "pageSize",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

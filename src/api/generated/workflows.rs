@@ -189,7 +189,11 @@ impl Operation for WorkflowsDeploymentsList {
             "cursor",
             "workspace_id",
         ])
-        .paged(Paging::Cursor);
+        .paged(Paging::Cursor {
+            param: "cursor",
+            next: "next_cursor",
+            size: "limit",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -228,7 +232,11 @@ impl Operation for WorkflowsDeploymentsLogsList {
         "cursor",
         "limit",
     ])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "limit",
+    });
 }
 
 // Not exposed: Last-Event-ID (aliases of other fields).
@@ -340,7 +348,11 @@ impl Operation for WorkflowsDeploymentsWorkersList {
         "/v1/workflows/deployments/{name}/workers",
     )
     .query(&["worker_status", "limit", "cursor"])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "limit",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -368,7 +380,11 @@ impl Operation for WorkflowsEventsList {
             "limit",
             "cursor",
         ])
-        .paged(Paging::Cursor);
+        .paged(Paging::Cursor {
+            param: "cursor",
+            next: "next_cursor",
+            size: "limit",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -586,7 +602,11 @@ impl Operation for WorkflowsExecutionsLogsList {
         "cursor",
         "limit",
     ])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "limit",
+    });
 }
 
 // Not exposed: Last-Event-ID (aliases of other fields).
@@ -822,7 +842,11 @@ impl Operation for WorkflowsList {
             "limit",
             "search",
         ])
-        .paged(Paging::Cursor);
+        .paged(Paging::Cursor {
+            param: "cursor",
+            next: "next_cursor",
+            size: "limit",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -904,7 +928,11 @@ impl Operation for WorkflowsRegistrationsList {
         "limit",
         "cursor",
     ])
-    .paged(Paging::Cursor);
+    .paged(Paging::Cursor {
+        param: "cursor",
+        next: "next_cursor",
+        size: "limit",
+    });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -976,25 +1004,31 @@ pub struct WorkflowsRunsList {
 }
 
 impl Operation for WorkflowsRunsList {
-    const SPEC: OpSpec = OpSpec::get("workflows_runs_list", "/v1/workflows/runs").query(&[
-        "workflow_identifier",
-        "root_execution_id",
-        "search",
-        "status",
-        "deployment_name",
-        "sort_by",
-        "order",
-        "start_time_after",
-        "start_time_before",
-        "end_time_after",
-        "end_time_before",
-        "user_id",
-        "workflow_tags",
-        "include_internal",
-        "page_size",
-        "next_page_token",
-        "search_key",
-    ]);
+    const SPEC: OpSpec = OpSpec::get("workflows_runs_list", "/v1/workflows/runs")
+        .query(&[
+            "workflow_identifier",
+            "root_execution_id",
+            "search",
+            "status",
+            "deployment_name",
+            "sort_by",
+            "order",
+            "start_time_after",
+            "start_time_before",
+            "end_time_after",
+            "end_time_before",
+            "user_id",
+            "workflow_tags",
+            "include_internal",
+            "page_size",
+            "next_page_token",
+            "search_key",
+        ])
+        .paged(Paging::Cursor {
+            param: "next_page_token",
+            next: "next_page_token",
+            size: "page_size",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -1067,15 +1101,20 @@ pub struct WorkflowsSchedulesList {
 }
 
 impl Operation for WorkflowsSchedulesList {
-    const SPEC: OpSpec =
-        OpSpec::get("workflows_schedules_list", "/v1/workflows/schedules").query(&[
+    const SPEC: OpSpec = OpSpec::get("workflows_schedules_list", "/v1/workflows/schedules")
+        .query(&[
             "workflow_name",
             "user_id",
             "status",
             "search",
             "page_size",
             "next_page_token",
-        ]);
+        ])
+        .paged(Paging::Cursor {
+            param: "next_page_token",
+            next: "next_page_token",
+            size: "page_size",
+        });
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
