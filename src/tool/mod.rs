@@ -26,7 +26,10 @@ use serde_json::Value;
 pub use crate::error::{ToolError, clip};
 pub use context::{CallContext, ProgressSink};
 pub use output::{MAX_DUPLICATED_RESULT_BYTES, ToolOutput};
-pub use request::{MAX_PATH_VALUE, MAX_QUERY_VALUE, MAX_URL_LEN, build_request, parse_arguments};
+pub use request::{
+    MAX_PATH_VALUE, MAX_QUERY_VALUE, MAX_URL_LEN, build_request, build_request_from,
+    parse_arguments, request_fields,
+};
 pub use spec::{Body, DEFAULT_PAGE_SIZE, Effect, OpSpec, Paging, Streaming};
 
 use crate::mistral::RequestBody;
@@ -39,7 +42,17 @@ pub async fn send_page<T: Serialize>(
     page_size: Option<u32>,
     ctx: &CallContext,
 ) -> Result<ToolOutput, ToolError> {
-    let response = ctx.send(&build_request(spec, request)?).await?;
+    let upstream = build_request(spec, request)?;
+    send_page_request(upstream, page, page_size, ctx).await
+}
+
+async fn send_page_request(
+    upstream: crate::mistral::UpstreamRequest,
+    page: Option<u32>,
+    page_size: Option<u32>,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
+    let response = ctx.send(&upstream).await?;
     Ok(ToolOutput::from_response(&response, ctx)?
         .with_next_page(page.unwrap_or(0), page_size.unwrap_or(DEFAULT_PAGE_SIZE)))
 }
@@ -63,10 +76,20 @@ pub async fn perform<T: Serialize>(
     request: &T,
     ctx: &CallContext,
 ) -> Result<ToolOutput, ToolError> {
+    let fields = request_fields(request)?;
+    perform_fields(spec, fields, ctx).await
+}
+
+/// [`perform`] from the request's fields: the one copy of the generic path's code.
+async fn perform_fields(
+    spec: &OpSpec,
+    fields: JsonObject,
+    ctx: &CallContext,
+) -> Result<ToolOutput, ToolError> {
     if let Body::Multipart(file_field) = spec.body {
-        return upload(spec, file_field, request, ctx).await;
+        return upload(spec, file_field, fields, ctx).await;
     }
-    let upstream = build_request(spec, request)?;
+    let upstream = build_request_from(spec, fields)?;
     let streams = match spec.streaming {
         Streaming::Never => false,
         Streaming::Always => true,
@@ -103,26 +126,18 @@ const FILE_SOURCE: [&str; 3] = ["path", "content_base64", "file_name"];
 
 /// A multipart operation: the file the agent named is read (from the allowed directories, or
 /// decoded), sent as `file_field`, and every other field as a text part.
-async fn upload<T: Serialize>(
+async fn upload(
     spec: &OpSpec,
     file_field: &str,
-    request: &T,
+    mut fields: JsonObject,
     ctx: &CallContext,
 ) -> Result<ToolOutput, ToolError> {
-    let mut fields = match serde_json::to_value(request) {
-        Ok(Value::Object(map)) => map,
-        _ => {
-            return Err(ToolError::Internal(
-                "a multipart request must be an object".into(),
-            ));
-        }
-    };
     let [path, content, name] = FILE_SOURCE.map(|k| match fields.remove(k) {
         Some(Value::String(s)) => Some(s),
         _ => None,
     });
     // The ids are checked before the file is read.
-    let mut upstream = build_request(spec, &fields)?;
+    let mut upstream = build_request_from(spec, fields)?;
     let file = ctx
         .load_file(path.as_deref(), content.as_deref(), name.as_deref())
         .await?;
