@@ -64,6 +64,9 @@ struct ToolEntry {
     description: String,
     #[serde(default)]
     keywords: Vec<String>,
+    /// Requests this tool answers, in users' words: what search learns from.
+    #[serde(default)]
+    examples: Vec<String>,
     #[serde(default = "yes")]
     enabled: bool,
 }
@@ -90,6 +93,8 @@ struct ToolPatch {
     keywords: Option<Vec<String>>,
     /// Added to the shipped keywords instead of replacing them.
     extra_keywords: Option<Vec<String>>,
+    /// Added to the shipped example intents.
+    extra_examples: Option<Vec<String>>,
     enabled: Option<bool>,
 }
 
@@ -100,6 +105,8 @@ pub struct ToolDef {
     pub title: String,
     pub description: String,
     pub keywords: Vec<String>,
+    /// Example intents, for search.
+    pub examples: Vec<String>,
     pub enabled: bool,
     /// The spec's key for the operation, `"METHOD /path"` with any `#fragment`.
     pub operation: String,
@@ -219,6 +226,9 @@ impl Catalog {
                 if let Some(v) = p.extra_keywords {
                     e.keywords.extend(v);
                 }
+                if let Some(v) = p.extra_examples {
+                    e.examples.extend(v);
+                }
                 if let Some(v) = p.enabled {
                     e.enabled = v;
                 }
@@ -259,6 +269,7 @@ impl Catalog {
                 title: e.title,
                 description: e.description.trim().to_string(),
                 keywords: e.keywords,
+                examples: e.examples,
                 enabled: e.enabled,
                 operation: e.operation,
                 summary: e.summary,

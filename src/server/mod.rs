@@ -255,6 +255,7 @@ fn caller(context: &RequestContext<RoleServer>) -> Caller {
 
 fn search_doc(t: &ToolDef) -> SearchDoc {
     SearchDoc {
+        id: t.spec().id.to_string(),
         name: t.name.clone(),
         title: t.title.clone(),
         description: t.description.clone(),
@@ -262,6 +263,7 @@ fn search_doc(t: &ToolDef) -> SearchDoc {
         toolset: t.toolset.clone(),
         method: t.spec().method.as_str().to_string(),
         path: t.spec().path.to_string(),
+        examples: t.examples.clone(),
     }
 }
 

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper::service::Service as _;
 use hyper::server::conn::http1;
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -112,8 +112,7 @@ fn serve_connection(
         }
     });
     let activity = admission.activity.clone();
-    let connection = builder
-        .serve_connection(TokioIo::new(stream), service);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
     let connection = graceful.watch(connection);
     async move {
         // Held for the connection's life: frees its slot when the connection ends.
