@@ -29,11 +29,29 @@ const MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// The input schema of a request type, ready for `tools/list`.
 pub fn input_schema<T: JsonSchema>() -> JsonObject {
+    let mut generator = generator();
+    // The derived impl itself, not `root_schema_for`: that one is generic over `T` in full
+    // and would be compiled again for each of ~290 requests.
+    let schema = T::json_schema(&mut generator);
+    root_schema(generator, schema)
+}
+
+fn generator() -> schemars::SchemaGenerator {
     let mut settings = SchemaSettings::draft07();
     settings.inline_subschemas = true;
     settings.meta_schema = None;
-    let schema = settings.into_generator().into_root_schema_for::<T>();
-    portable_schema(schema.to_value())
+    settings.into_generator()
+}
+
+/// A request's schema as a root: the definitions its recursive parts refer to attached,
+/// then made portable.
+fn root_schema(mut generator: schemars::SchemaGenerator, schema: schemars::Schema) -> JsonObject {
+    let mut value = schema.to_value();
+    let definitions = generator.take_definitions(true);
+    if let (Value::Object(root), false) = (&mut value, definitions.is_empty()) {
+        root.insert("definitions".into(), Value::Object(definitions));
+    }
+    portable_schema(value)
 }
 
 /// Any JSON Schema (schemars output, or a schema written or generated as JSON) rewritten

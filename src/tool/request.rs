@@ -18,17 +18,20 @@ use crate::mistral::{FormField, RequestBody, UpstreamRequest};
 /// serde's messages quote the offending value or key, which may be megabytes long: quoted
 /// spans are cut to a short prefix and the whole message is capped.
 pub fn parse_arguments<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
-    let value = Value::Object(args);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = clip(&e.path().to_string(), MAX_ECHOED_PATH);
-        let inner = e.into_inner().to_string();
-        let inner = inner.split(" at line ").next().unwrap_or(&inner);
-        let inner = clip(&clip_quoted(inner, MAX_ECHOED_VALUE), MAX_ARGUMENT_MESSAGE);
-        ToolError::InvalidArguments(if path == "." || path.is_empty() {
-            inner
-        } else {
-            format!("`{path}`: {inner}")
-        })
+    serde_path_to_error::deserialize(Value::Object(args)).map_err(argument_error)
+}
+
+/// The message of a failed [`parse_arguments`], kept out of the generic function so it is
+/// compiled once.
+fn argument_error(e: serde_path_to_error::Error<serde_json::Error>) -> ToolError {
+    let path = clip(&e.path().to_string(), MAX_ECHOED_PATH);
+    let inner = e.into_inner().to_string();
+    let inner = inner.split(" at line ").next().unwrap_or(&inner);
+    let inner = clip(&clip_quoted(inner, MAX_ECHOED_VALUE), MAX_ARGUMENT_MESSAGE);
+    ToolError::InvalidArguments(if path == "." || path.is_empty() {
+        inner
+    } else {
+        format!("`{path}`: {inner}")
     })
 }
 
