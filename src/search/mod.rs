@@ -38,15 +38,63 @@ const W_DESCRIPTION: f32 = 1.0;
 /// Boost by the share of the tool name's words the query mentions: "get an agent" prefers
 /// `agents_get` to `agents_versions_get`.
 const W_NAME_COVERAGE: f32 = 0.3;
-/// The example score's weight beside the lexical one (each normalised to the best tool's).
-const W_EXAMPLES: f32 = 0.5;
+/// How the signals mix. [`Weights::default`] is what the server uses; the others exist to
+/// measure each signal alone (examples/search_eval.rs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// The lexical score's weight (normalised to the best tool's).
+    pub lexical: f32,
+    /// The example score's weight beside it (normalised likewise).
+    pub examples: f32,
+    /// Boosts by the probability that the request asks for the tool's action and resource.
+    pub action: f32,
+    pub resource: f32,
+    /// The tool classifier's probability, added to the combined score.
+    pub tool: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            lexical: 1.0,
+            examples: 0.5,
+            action: 0.5,
+            resource: 0.5,
+            tool: 2.0,
+        }
+    }
+}
+
+impl Weights {
+    /// Named variants for measuring: `lexical` (catalog text only), `lexical+examples`,
+    /// `classifiers` (the naive Bayes parts alone), `combined` (the default).
+    pub fn named(name: &str) -> Option<Self> {
+        let off = Weights {
+            lexical: 0.0,
+            examples: 0.0,
+            action: 0.0,
+            resource: 0.0,
+            tool: 0.0,
+        };
+        Some(match name {
+            "lexical" => Weights {
+                lexical: 1.0,
+                ..off
+            },
+            "lexical+examples" => Weights {
+                lexical: 1.0,
+                examples: 0.5,
+                ..off
+            },
+            "classifiers" => Weights { tool: 1.0, ..off },
+            "combined" => Weights::default(),
+            _ => return None,
+        })
+    }
+}
+
 /// How much the second and third best example of a tool add to its best one.
 const W_MORE_EXAMPLES: f32 = 0.3;
-/// Boosts by the probability that the request asks for the tool's action and resource.
-const W_ACTION: f32 = 0.5;
-const W_RESOURCE: f32 = 0.5;
-/// The tool classifier's probability, added to the combined score.
-const W_TOOL: f32 = 2.0;
 /// Example intents are BM25 documents of their own, short and many: full length
 /// normalisation.
 const B_EXAMPLES: f32 = 0.75;
@@ -129,6 +177,7 @@ pub struct SearchIndex {
     actions: Vec<usize>,
     resources: Vec<usize>,
     learned: OnceLock<Learned>,
+    weights: Weights,
     /// Distinct words of each tool's name.
     name_terms: Vec<Vec<String>>,
     lengths: Vec<f32>,
@@ -189,11 +238,17 @@ impl SearchIndex {
             actions,
             resources,
             learned: OnceLock::new(),
+            weights: Weights::default(),
             name_terms,
             lengths,
             avg_len,
             postings,
         }
+    }
+
+    /// The same index, mixing its signals by `weights`.
+    pub fn with_weights(self, weights: Weights) -> Self {
+        Self { weights, ..self }
     }
 
     pub fn len(&self) -> usize {
@@ -428,6 +483,7 @@ impl Learned {
         let action = self.actions.posterior(features);
         let resource = self.resources.posterior(features);
         let tool = self.tools.posterior(features);
+        let w = index.weights;
         for (i, score) in scores.iter_mut().enumerate() {
             let lexical = if max_lexical > 0.0 {
                 *score / max_lexical
@@ -439,15 +495,15 @@ impl Learned {
             } else {
                 0.0
             };
-            let mut s = lexical + W_EXAMPLES * examples;
+            let mut s = w.lexical * lexical + w.examples * examples;
             if let Some(p) = &action {
-                s *= 1.0 + W_ACTION * p[index.actions[i]];
+                s *= 1.0 + w.action * p[index.actions[i]];
             }
             if let Some(p) = &resource {
-                s *= 1.0 + W_RESOURCE * p[index.resources[i]];
+                s *= 1.0 + w.resource * p[index.resources[i]];
             }
             if let Some(p) = &tool {
-                s += W_TOOL * p[i];
+                s += w.tool * p[i];
             }
             *score = s;
         }

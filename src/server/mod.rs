@@ -27,7 +27,7 @@ use crate::catalog::{Catalog, ToolDef};
 use crate::config::{CORE_TOOLSETS, Config, ToolMode};
 use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
-use crate::search::{SearchDoc, SearchIndex};
+use crate::search::{SearchDoc, SearchIndex, Weights};
 use crate::tool::{CallContext, ProgressSink, ToolError};
 
 pub use meta::{META_CALL, META_DESCRIBE, META_SEARCH};
@@ -114,6 +114,20 @@ impl McpServer {
 
     pub fn search_index(&self) -> &SearchIndex {
         &self.shared.search
+    }
+
+    /// A search index over the same tools, mixing its signals by `weights` (for measuring
+    /// each signal alone).
+    pub fn search_index_with(&self, weights: Weights) -> SearchIndex {
+        let docs: Vec<SearchDoc> = self
+            .shared
+            .catalog
+            .tools
+            .iter()
+            .filter(|t| self.exposed_tool(&t.name).is_some())
+            .map(search_doc)
+            .collect();
+        SearchIndex::build(&docs).with_weights(weights)
     }
 
     /// A tool this server will run, by name.

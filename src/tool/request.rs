@@ -108,7 +108,13 @@ const SEGMENT: &AsciiSet = &CONTROLS
 /// and the wire: everything after it ([`build_request_from`], `perform`) is compiled once
 /// rather than once per operation, which keeps ~290 operations from multiplying the binary.
 pub fn request_fields<T: Serialize>(request: &T) -> Result<JsonObject, ToolError> {
-    match serde_json::to_value(request) {
+    fields_of(serde_json::to_value(request))
+}
+
+/// The non-generic rest of [`request_fields`]: collecting into a map sorts, and a sort inside
+/// the generic function would be compiled once per request type.
+fn fields_of(value: Result<Value, serde_json::Error>) -> Result<JsonObject, ToolError> {
+    match value {
         // An unset optional field means "not sent": Mistral rejects null for some fields.
         Ok(Value::Object(map)) => Ok(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
         Ok(_) => Ok(JsonObject::new()),
