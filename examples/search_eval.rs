@@ -30,11 +30,7 @@ fn main() -> anyhow::Result<()> {
         return table(&server);
     }
     let (weights, files) = match args.as_slice() {
-        [flag, name, files @ ..] if flag == "--weights" => (
-            Weights::named(name)
-                .ok_or_else(|| anyhow::anyhow!("unknown weights {name:?}; one of {VARIANTS:?}"))?,
-            files.to_vec(),
-        ),
+        [flag, name, files @ ..] if flag == "--weights" => (parse_weights(name)?, files.to_vec()),
         files => (Weights::default(), files.to_vec()),
     };
     let files = if files.is_empty() {
