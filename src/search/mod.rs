@@ -27,6 +27,7 @@ use bayes::NaiveBayes;
 pub use eval::Evaluation;
 use text::method_words;
 pub use text::{features, tokenize};
+use text::{features_of, one_edit_apart};
 
 /// Field weights: how much a word found in each field counts.
 const W_NAME: f32 = 3.0;
@@ -275,7 +276,11 @@ impl SearchIndex {
         let mut scores = vec![0.0f32; self.docs.len()];
         let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
         let mut seen = Vec::new();
-        let terms = tokenize(query);
+        let learned = self.learned();
+        let terms: Vec<String> = tokenize(query)
+            .into_iter()
+            .map(|t| self.spelled(t, learned))
+            .collect();
         for term in terms.iter().cloned() {
             if seen.contains(&term) {
                 continue;
@@ -302,8 +307,7 @@ impl SearchIndex {
                 *score *= 1.0 + W_NAME_COVERAGE * covered / names.len() as f32;
             }
         }
-        self.learned()
-            .combine(self, &terms, &features(query), &mut scores);
+        learned.combine(self, &terms, &features_of(query, &terms), &mut scores);
         let mut ranked: Vec<usize> = (0..self.docs.len())
             .filter(|&i| scores[i] > 0.0 && keep(&self.docs[i].0))
             .collect();
@@ -328,6 +332,24 @@ impl SearchIndex {
 impl SearchIndex {
     fn learned(&self) -> &Learned {
         self.learned.get_or_init(|| Learned::train(self))
+    }
+
+    /// A word no tool text or example knows, replaced by a known word one typo away
+    /// ("archvie" → "archive"); short words are left alone, where one edit is another word.
+    fn spelled(&self, term: String, learned: &Learned) -> String {
+        let known = |t: &str| self.postings.contains_key(t) || learned.postings.contains_key(t);
+        if term.len() < 5 || known(&term) {
+            return term;
+        }
+        let mut candidates: Vec<&String> = self
+            .postings
+            .keys()
+            .chain(learned.postings.keys())
+            .filter(|k| one_edit_apart(&term, k))
+            .collect();
+        // Deterministic whatever the hash order: the shortest, then the first alphabetically.
+        candidates.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        candidates.first().map_or(term, |k| k.to_string())
     }
 }
 

@@ -28,7 +28,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let mut prev_lower = false;
     let flush = |word: &mut String, out: &mut Vec<String>| {
         if !word.is_empty() {
-            let w = word.to_lowercase();
+            let w = strip_accents(&word.to_lowercase());
             let w = fold_foreign(&w).unwrap_or(&w);
             if !STOP_WORDS.contains(&w) {
                 out.push(stem(w));
@@ -54,76 +54,123 @@ pub fn tokenize(text: &str) -> Vec<String> {
 }
 
 /// Verbs of French, German, Spanish, Italian and Portuguese that users mix into requests,
-/// each with the English action it means. Only actions: the objects (files, agents, jobs)
+/// each with the English action it means (accents stripped, as [`tokenize`] compares them). Only actions: the objects (files, agents, jobs)
 /// are matched by the catalog's own words and its example intents.
 const FOREIGN_VERBS: &[(&str, &str)] = &[
     (
         "delete",
-        "supprimer supprime supprimez effacer efface löschen lösche löscht entfernen entferne borrar borra eliminar elimina cancella rimuovi apagar apaga remover",
+        "supprimer supprime supprimez effacer efface loschen losche loscht entfernen entferne borrar borra eliminar elimina cancella rimuovi apagar apaga remover",
     ),
     (
         "create",
-        "créer crée créez creer cree erstellen erstelle anlegen crear crea creare criar cria",
+        "creer cree creez erstellen erstelle anlegen crear crea creare criar cria",
     ),
     (
         "list",
-        "lister listez auflisten welche quels quelles listar elenca mostra muestra",
+        "lister liste listez auflisten welche quels quelles listar elenca mostra muestra montre",
     ),
     (
         "show",
-        "afficher affiche zeige zeig anzeigen obtenir récupérer recuperer abrufen hole obtener ottieni",
+        "afficher affiche zeige zeig anzeigen obtenir recuperer abrufen hole obtener ottieni",
     ),
     (
         "update",
-        "modifier modifie ändern ändere aktualisieren aktualisiere actualizar actualiza aggiorna atualizar",
+        "modifier modifie andern andere aktualisieren aktualisiere actualizar actualiza aggiorna atualizar",
     ),
     (
         "cancel",
         "annuler annule abbrechen stornieren cancelar annulla",
     ),
-    (
-        "upload",
-        "téléverser televerser hochladen subir carica carregar",
-    ),
+    ("upload", "televerser hochladen subir carica carregar"),
     (
         "download",
-        "télécharger telecharger herunterladen descargar scarica baixar",
+        "telecharger herunterladen descargar scarica baixar",
     ),
     (
         "start",
-        "démarrer demarrer lancer lance starten starte iniciar avvia",
+        "demarrer lancer lance starten starte iniciar avvia",
     ),
-    (
-        "stop",
-        "arrêter arreter arrête stoppen stoppe detener ferma parar",
-    ),
+    ("stop", "arreter arrete stoppen stoppe detener ferma parar"),
     (
         "transcribe",
         "transcrire transkribieren transcribir trascrivi",
     ),
     (
         "translate",
-        "traduire übersetzen übersetze traducir tradurre",
+        "traduire ubersetzen ubersetze traducir tradurre",
     ),
 ];
 
-/// The English action a foreign verb means, if it is one of [`FOREIGN_VERBS`].
+/// The nouns of the API in the same languages (accents stripped, as [`tokenize`] compares
+/// them), each with the catalog's English word.
+const FOREIGN_NOUNS: &[(&str, &str)] = &[
+    (
+        "model",
+        "modele modeles modell modelle modelo modelos modello modelli",
+    ),
+    ("file", "fichier fichiers datei dateien archivo archivos"),
+    ("document", "dokument dokumente documento documentos"),
+    (
+        "library",
+        "bibliotheque bibliotheques bibliothek bibliotheken biblioteca",
+    ),
+    ("key", "cle cles schlussel clave claves chiave"),
+    (
+        "user",
+        "utilisateur utilisateurs benutzer nutzer usuario usuarios utente",
+    ),
+    ("job", "tache taches auftrag auftrage trabajo trabajos"),
+    ("voice", "voix stimme stimmen voz voces"),
+    ("limit", "limite limites grenze grenzen"),
+    ("group", "groupe groupes gruppe gruppen grupo grupos gruppo"),
+    ("conversation", "gesprach gesprache conversacion"),
+    ("organization", "organisation organizacion organizzazione"),
+];
+
+/// Lower-case letters with their accents removed: "modèle" meets "modele", "détails" meets
+/// "details".
+fn strip_accents(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_string();
+    }
+    word.chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
+/// The English word a foreign verb or noun means, if it is one of [`FOREIGN_VERBS`] or
+/// [`FOREIGN_NOUNS`].
 fn fold_foreign(word: &str) -> Option<&'static str> {
     if word.is_ascii() && word.len() < 4 {
         return None;
     }
     FOREIGN_VERBS
         .iter()
-        .find(|(_, verbs)| verbs.split(' ').any(|v| v == word))
-        .map(|(action, _)| *action)
+        .chain(FOREIGN_NOUNS)
+        .find(|(_, words)| words.split(' ').any(|v| v == word))
+        .map(|(english, _)| *english)
 }
 
 /// What the naive Bayes classifiers see of a query: its words and word pairs, its first
 /// three words as written (the question or command shape: "which", "how many", "delete"),
 /// and whether it asks a question.
 pub fn features(text: &str) -> Vec<String> {
-    let terms = tokenize(text);
-    let mut out: Vec<String> = terms.clone();
+    features_of(text, &tokenize(text))
+}
+
+/// [`features`] of a text already tokenized (and perhaps spell-corrected) into `terms`.
+pub fn features_of(text: &str, terms: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = terms.to_vec();
     out.extend(terms.windows(2).map(|w| format!("{}_{}", w[0], w[1])));
     let lower = text.to_lowercase();
     let raw = lower
@@ -189,6 +236,28 @@ fn stem(w: &str) -> String {
     w.to_string()
 }
 
+/// Whether `a` becomes `b` by one edit: a letter changed, added or dropped, or two
+/// neighbours swapped ("archvie" → "archive", "campain" → "campaign").
+pub fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 || a == b {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        let rest = prefix + 1;
+        // Changed letter, or swapped neighbours.
+        short[rest..] == long[rest..]
+            || (rest < short.len()
+                && short[prefix] == long[rest]
+                && short[rest] == long[prefix]
+                && short[rest + 1..] == long[rest + 1..])
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +275,22 @@ mod tests {
         );
         assert_eq!(tokenize("running batches"), vec!["run", "batch"]);
         assert_eq!(tokenize("/v1/files/{file_id}"), vec!["file", "file"]);
+    }
+
+    #[test]
+    fn typos_are_one_edit_apart() {
+        assert!(one_edit_apart("archvie", "archive"));
+        assert!(one_edit_apart("campain", "campaign"));
+        assert!(one_edit_apart("delet", "delete"));
+        assert!(one_edit_apart("fiels", "files"));
+        assert!(!one_edit_apart("file", "file"));
+        assert!(!one_edit_apart("agent", "agents_x"));
+        assert!(!one_edit_apart("list", "lost_"));
+    }
+
+    #[test]
+    fn other_languages_meet_the_catalog_words() {
+        assert_eq!(tokenize("Lösche die Datei"), vec!["delete", "die", "file"]);
+        assert_eq!(tokenize("détails du modèle"), vec!["detail", "du", "model"]);
     }
 }
