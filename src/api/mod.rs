@@ -39,10 +39,7 @@ pub fn registry() -> Vec<OpEntry> {
         batch::entries(),
         fine_tuning::entries(),
         libraries::entries(),
-        generated::entries()
-            .into_iter()
-            .map(OpEntry::generated)
-            .collect(),
+        generated::entries(),
     ]
     .into_iter()
     .flatten()

@@ -28,7 +28,7 @@ pub use context::{CallContext, ProgressSink};
 pub use output::{MAX_DUPLICATED_RESULT_BYTES, ToolOutput};
 pub use request::{
     MAX_PATH_VALUE, MAX_QUERY_VALUE, MAX_URL_LEN, build_request, build_request_from,
-    parse_arguments, request_fields,
+    check_arguments, parse_arguments, request_fields,
 };
 pub use spec::{Body, DEFAULT_PAGE_SIZE, Effect, OpSpec, Paging, Streaming};
 
@@ -175,14 +175,6 @@ pub struct OpEntry {
 }
 
 impl OpEntry {
-    /// Marks an entry as generated from the spec rather than written by hand.
-    pub fn generated(self) -> Self {
-        Self {
-            generated: true,
-            ..self
-        }
-    }
-
     pub async fn invoke(
         &self,
         args: JsonObject,
@@ -199,6 +191,39 @@ pub fn entry<O: Operation>() -> OpEntry {
         generated: false,
         invoke: invoke::<O>,
     }
+}
+
+/// The entry of an operation generated from the spec: no special behaviour, so its
+/// arguments, once the typed request has accepted them, are exactly the fields it would
+/// serialise back. They are sent as given, and everything after the check is compiled once
+/// for all ~250 generated operations instead of once each.
+pub fn generated_entry<O: Operation>() -> OpEntry {
+    OpEntry {
+        spec: &O::SPEC,
+        input_schema: Arc::new(crate::schema::input_schema::<O>()),
+        generated: true,
+        invoke: invoke_checked::<O>,
+    }
+}
+
+fn invoke_checked<O: Operation>(
+    args: JsonObject,
+    ctx: CallContext,
+) -> BoxFuture<'static, Result<ToolOutput, ToolError>> {
+    let args = Value::Object(args);
+    let checked = check_arguments::<O>(&args).map(|()| args);
+    send_checked(&O::SPEC, checked, ctx)
+}
+
+fn send_checked(
+    spec: &'static OpSpec,
+    checked: Result<Value, ToolError>,
+    ctx: CallContext,
+) -> BoxFuture<'static, Result<ToolOutput, ToolError>> {
+    Box::pin(async move {
+        let fields = request::fields_of(Ok(checked?))?;
+        perform_fields(spec, fields, &ctx).await
+    })
 }
 
 fn invoke<O: Operation>(

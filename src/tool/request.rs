@@ -21,6 +21,14 @@ pub fn parse_arguments<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolE
     serde_path_to_error::deserialize(Value::Object(args)).map_err(argument_error)
 }
 
+/// Checks tool arguments against a typed request without keeping it: for operations that
+/// send their arguments as given (see `tool::generated_entry`).
+pub fn check_arguments<T: DeserializeOwned>(args: &Value) -> Result<(), ToolError> {
+    serde_path_to_error::deserialize::<_, T>(args)
+        .map(drop)
+        .map_err(argument_error)
+}
+
 /// The message of a failed [`parse_arguments`], kept out of the generic function so it is
 /// compiled once.
 fn argument_error(e: serde_path_to_error::Error<serde_json::Error>) -> ToolError {
@@ -113,7 +121,7 @@ pub fn request_fields<T: Serialize>(request: &T) -> Result<JsonObject, ToolError
 
 /// The non-generic rest of [`request_fields`]: collecting into a map sorts, and a sort inside
 /// the generic function would be compiled once per request type.
-fn fields_of(value: Result<Value, serde_json::Error>) -> Result<JsonObject, ToolError> {
+pub(super) fn fields_of(value: Result<Value, serde_json::Error>) -> Result<JsonObject, ToolError> {
     match value {
         // An unset optional field means "not sent": Mistral rejects null for some fields.
         Ok(Value::Object(map)) => Ok(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),

@@ -118,9 +118,9 @@ pub fn generate(specs: &[&Value], ops: &[CatalogOp]) -> Result<BTreeMap<String, 
     for (toolset, codes) in &by_toolset {
         let mut text = String::from(HEADER);
         writeln!(text, "//! The `{toolset}` toolset's generated requests.\n").ok();
-        text.push_str("#![allow(unused_imports)]\n\nuse schemars::JsonSchema;\nuse serde::{Deserialize, Serialize};\nuse serde_json::{Map, Value};\n\nuse crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};\nuse super::types::*;\n\npub fn entries() -> Vec<OpEntry> {\n    vec![\n");
+        text.push_str("#![allow(unused_imports)]\n\nuse schemars::JsonSchema;\nuse serde::{Deserialize, Serialize};\nuse serde_json::{Map, Value};\n\nuse crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};\nuse super::types::*;\n\npub fn entries() -> Vec<OpEntry> {\n    vec![\n");
         for name in &entries[toolset] {
-            writeln!(text, "        entry::<{name}>(),").ok();
+            writeln!(text, "        generated_entry::<{name}>(),").ok();
         }
         text.push_str("    ]\n}\n");
         for code in codes {

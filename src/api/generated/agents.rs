@@ -9,17 +9,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<AgentsAliasesDelete>(),
-        entry::<AgentsAliasesList>(),
-        entry::<AgentsAliasesSet>(),
-        entry::<AgentsDelete>(),
-        entry::<AgentsGet>(),
-        entry::<AgentsSetVersion>(),
-        entry::<AgentsVersionsGet>(),
+        generated_entry::<AgentsAliasesDelete>(),
+        generated_entry::<AgentsAliasesList>(),
+        generated_entry::<AgentsAliasesSet>(),
+        generated_entry::<AgentsDelete>(),
+        generated_entry::<AgentsGet>(),
+        generated_entry::<AgentsSetVersion>(),
+        generated_entry::<AgentsVersionsGet>(),
     ]
 }
 

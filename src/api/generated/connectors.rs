@@ -9,33 +9,33 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<ConnectorsActivate>(),
-        entry::<ConnectorsAuthMethodsList>(),
-        entry::<ConnectorsAuthUrlGet>(),
-        entry::<ConnectorsCreate>(),
-        entry::<ConnectorsDeactivate>(),
-        entry::<ConnectorsDelete>(),
-        entry::<ConnectorsGet>(),
-        entry::<ConnectorsList>(),
-        entry::<ConnectorsOrganizationCredentialsDelete>(),
-        entry::<ConnectorsOrganizationCredentialsList>(),
-        entry::<ConnectorsOrganizationCredentialsSet>(),
-        entry::<ConnectorsShare>(),
-        entry::<ConnectorsToolsCall>(),
-        entry::<ConnectorsToolsList>(),
-        entry::<ConnectorsUnshare>(),
-        entry::<ConnectorsUpdate>(),
-        entry::<ConnectorsUserCredentialsDelete>(),
-        entry::<ConnectorsUserCredentialsDeleteAll>(),
-        entry::<ConnectorsUserCredentialsList>(),
-        entry::<ConnectorsUserCredentialsSet>(),
-        entry::<ConnectorsWorkspaceCredentialsDelete>(),
-        entry::<ConnectorsWorkspaceCredentialsList>(),
-        entry::<ConnectorsWorkspaceCredentialsSet>(),
+        generated_entry::<ConnectorsActivate>(),
+        generated_entry::<ConnectorsAuthMethodsList>(),
+        generated_entry::<ConnectorsAuthUrlGet>(),
+        generated_entry::<ConnectorsCreate>(),
+        generated_entry::<ConnectorsDeactivate>(),
+        generated_entry::<ConnectorsDelete>(),
+        generated_entry::<ConnectorsGet>(),
+        generated_entry::<ConnectorsList>(),
+        generated_entry::<ConnectorsOrganizationCredentialsDelete>(),
+        generated_entry::<ConnectorsOrganizationCredentialsList>(),
+        generated_entry::<ConnectorsOrganizationCredentialsSet>(),
+        generated_entry::<ConnectorsShare>(),
+        generated_entry::<ConnectorsToolsCall>(),
+        generated_entry::<ConnectorsToolsList>(),
+        generated_entry::<ConnectorsUnshare>(),
+        generated_entry::<ConnectorsUpdate>(),
+        generated_entry::<ConnectorsUserCredentialsDelete>(),
+        generated_entry::<ConnectorsUserCredentialsDeleteAll>(),
+        generated_entry::<ConnectorsUserCredentialsList>(),
+        generated_entry::<ConnectorsUserCredentialsSet>(),
+        generated_entry::<ConnectorsWorkspaceCredentialsDelete>(),
+        generated_entry::<ConnectorsWorkspaceCredentialsList>(),
+        generated_entry::<ConnectorsWorkspaceCredentialsSet>(),
     ]
 }
 

@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<ConversationsDelete>(),
-        entry::<ConversationsGet>(),
-        entry::<ConversationsHistory>(),
-        entry::<ConversationsMessages>(),
+        generated_entry::<ConversationsDelete>(),
+        generated_entry::<ConversationsGet>(),
+        generated_entry::<ConversationsHistory>(),
+        generated_entry::<ConversationsMessages>(),
     ]
 }
 

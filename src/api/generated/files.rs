@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<FilesDelete>(),
-        entry::<FilesRetrieve>(),
-        entry::<FilesSignedUrl>(),
-        entry::<FilesUpload>(),
+        generated_entry::<FilesDelete>(),
+        generated_entry::<FilesRetrieve>(),
+        generated_entry::<FilesSignedUrl>(),
+        generated_entry::<FilesUpload>(),
     ]
 }
 

@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<FineTuningJobsCancel>(),
-        entry::<FineTuningJobsGet>(),
-        entry::<FineTuningJobsStart>(),
+        generated_entry::<FineTuningJobsCancel>(),
+        generated_entry::<FineTuningJobsGet>(),
+        generated_entry::<FineTuningJobsStart>(),
     ]
 }
 

@@ -9,18 +9,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<LibrariesAccessesList>(),
-        entry::<LibrariesAccessesShare>(),
-        entry::<LibrariesAccessesUnshare>(),
-        entry::<LibrariesDelete>(),
-        entry::<LibrariesDocumentsUpdate>(),
-        entry::<LibrariesDocumentsUpload>(),
-        entry::<LibrariesGet>(),
-        entry::<LibrariesUpdate>(),
+        generated_entry::<LibrariesAccessesList>(),
+        generated_entry::<LibrariesAccessesShare>(),
+        generated_entry::<LibrariesAccessesUnshare>(),
+        generated_entry::<LibrariesDelete>(),
+        generated_entry::<LibrariesDocumentsUpdate>(),
+        generated_entry::<LibrariesDocumentsUpload>(),
+        generated_entry::<LibrariesGet>(),
+        generated_entry::<LibrariesUpdate>(),
     ]
 }
 

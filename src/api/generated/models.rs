@@ -9,16 +9,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<ModelsArchive>(),
-        entry::<ModelsDelete>(),
-        entry::<ModelsList>(),
-        entry::<ModelsRetrieve>(),
-        entry::<ModelsUnarchive>(),
-        entry::<ModelsUpdate>(),
+        generated_entry::<ModelsArchive>(),
+        generated_entry::<ModelsDelete>(),
+        generated_entry::<ModelsList>(),
+        generated_entry::<ModelsRetrieve>(),
+        generated_entry::<ModelsUnarchive>(),
+        generated_entry::<ModelsUpdate>(),
     ]
 }
 

@@ -9,19 +9,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<PromptsCreate>(),
-        entry::<PromptsDelete>(),
-        entry::<PromptsGet>(),
-        entry::<PromptsList>(),
-        entry::<PromptsUpdate>(),
-        entry::<PromptsVersionsCreate>(),
-        entry::<PromptsVersionsGet>(),
-        entry::<PromptsVersionsList>(),
-        entry::<PromptsVersionsUpdate>(),
+        generated_entry::<PromptsCreate>(),
+        generated_entry::<PromptsDelete>(),
+        generated_entry::<PromptsGet>(),
+        generated_entry::<PromptsList>(),
+        generated_entry::<PromptsUpdate>(),
+        generated_entry::<PromptsVersionsCreate>(),
+        generated_entry::<PromptsVersionsGet>(),
+        generated_entry::<PromptsVersionsList>(),
+        generated_entry::<PromptsVersionsUpdate>(),
     ]
 }
 

@@ -9,17 +9,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<RagDeploymentsList>(),
-        entry::<RagDeploymentsMetricsUpdate>(),
-        entry::<RagDeploymentsRegister>(),
-        entry::<RagDeploymentsUnregister>(),
-        entry::<RagIngestionConfigsList>(),
-        entry::<RagIngestionConfigsRegister>(),
-        entry::<RagIngestionConfigsRunInfoUpdate>(),
+        generated_entry::<RagDeploymentsList>(),
+        generated_entry::<RagDeploymentsMetricsUpdate>(),
+        generated_entry::<RagDeploymentsRegister>(),
+        generated_entry::<RagDeploymentsUnregister>(),
+        generated_entry::<RagIngestionConfigsList>(),
+        generated_entry::<RagIngestionConfigsRegister>(),
+        generated_entry::<RagIngestionConfigsRunInfoUpdate>(),
     ]
 }
 

@@ -9,19 +9,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<SkillsCreate>(),
-        entry::<SkillsDelete>(),
-        entry::<SkillsGet>(),
-        entry::<SkillsList>(),
-        entry::<SkillsUpdate>(),
-        entry::<SkillsVersionsCreate>(),
-        entry::<SkillsVersionsGet>(),
-        entry::<SkillsVersionsList>(),
-        entry::<SkillsVersionsUpdate>(),
+        generated_entry::<SkillsCreate>(),
+        generated_entry::<SkillsDelete>(),
+        generated_entry::<SkillsGet>(),
+        generated_entry::<SkillsList>(),
+        generated_entry::<SkillsUpdate>(),
+        generated_entry::<SkillsVersionsCreate>(),
+        generated_entry::<SkillsVersionsGet>(),
+        generated_entry::<SkillsVersionsList>(),
+        generated_entry::<SkillsVersionsUpdate>(),
     ]
 }
 

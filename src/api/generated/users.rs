@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::types::*;
-use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, entry};
+use crate::tool::{Effect, OpEntry, OpSpec, Operation, Paging, Streaming, generated_entry};
 
 pub fn entries() -> Vec<OpEntry> {
     vec![
-        entry::<UsersMeGet>(),
-        entry::<UsersMeOrganizationsList>(),
-        entry::<UsersMeWorkspacesList>(),
+        generated_entry::<UsersMeGet>(),
+        generated_entry::<UsersMeOrganizationsList>(),
+        generated_entry::<UsersMeWorkspacesList>(),
     ]
 }
 
