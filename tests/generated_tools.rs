@@ -150,3 +150,56 @@ async fn every_generated_tool_sends_a_spec_valid_request() {
         failures.join("\n")
     );
 }
+
+/// Generated tools send the agent's arguments as given once their typed request accepts
+/// them, so the typed request is the only gate: an unknown field, or a value of the wrong
+/// type, must be refused with a message naming it, and nothing may reach Mistral.
+#[tokio::test]
+async fn every_generated_tool_refuses_unknown_and_mistyped_fields() {
+    let fake = FakeMistral::start().await;
+    let s = harness::start(&fake, |_| {}).await;
+    let catalog = Catalog::load(None).unwrap();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for tool in catalog.tools.iter().filter(|t| t.op.generated) {
+        let schema = tool.input_schema();
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut cases = vec![(
+            "not_a_field_of_this_tool",
+            serde_json::json!({ "not_a_field_of_this_tool": 1 }),
+        )];
+        // A string field given an object.
+        if let Some((name, _)) = properties
+            .iter()
+            .find(|(_, p)| p.get("type") == Some(&Value::String("string".into())))
+        {
+            cases.push((
+                name.as_str(),
+                serde_json::json!({ name.as_str(): { "x": 1 } }),
+            ));
+        }
+        for (field, args) in cases {
+            fake.clear();
+            let result = s.call(&tool.name, args.clone()).await;
+            checked += 1;
+            let message = text(&result);
+            if result.is_error != Some(true) || !message.contains(field) {
+                failures.push(format!("{} {args}: {message}", tool.name));
+            }
+            if !fake.requests().is_empty() {
+                failures.push(format!("{} {args}: reached the upstream", tool.name));
+            }
+        }
+    }
+    assert!(checked >= 400, "only {checked} bad calls");
+    assert!(
+        failures.is_empty(),
+        "{} bad calls were not refused:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
