@@ -64,6 +64,19 @@ fn main() -> anyhow::Result<()> {
         println!("MRR: {:.3}", e.mrr());
         let (mean, p99) = latency(&index, &e.queries);
         println!("latency: {mean:.2} µs per query (mean), p99 {p99:.2} µs");
+        for threshold in [0.5f32, 0.6, 0.7, 0.8, 0.9, 0.95] {
+            let close: Vec<bool> = e
+                .top_scores
+                .iter()
+                .filter(|(share, _)| *share >= threshold)
+                .map(|(_, right)| *right)
+                .collect();
+            println!(
+                "second hit within {threshold} of the best: {} intents, {} of them ranked right",
+                close.len(),
+                close.iter().filter(|r| **r).count()
+            );
+        }
         if !e.misses.is_empty() {
             println!("not ranked first:\n  {}", e.misses.join("\n  "));
         }

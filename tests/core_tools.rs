@@ -596,6 +596,39 @@ async fn dynamic_mode_reaches_every_tool_through_three() {
         text(&r)
     );
 
+    // The best hits come with their input schema (no describe round trip) and the tools
+    // they are told apart from.
+    let r = s
+        .call(
+            "search_tools",
+            json!({"query": "stop batch job b_12, it was a mistake"}),
+        )
+        .await;
+    let found = structured(&r);
+    let results = found["results"].as_array().unwrap();
+    assert_eq!(results[0]["name"], "batch_jobs_cancel", "{}", text(&r));
+    assert_eq!(results[0]["inputSchema"]["type"], "object");
+    assert!(results[0]["inputSchema"]["properties"]["job_id"].is_object());
+    assert_eq!(results[1]["inputSchema"]["type"], "object");
+    assert!(results[2].get("inputSchema").is_none());
+    let related: Vec<&str> = results[0]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(related.contains(&"batch_jobs_get"), "{related:?}");
+    assert!(text(&r).contains("Related: "), "{}", text(&r));
+    assert!(found["close_call"].is_boolean());
+
+    let r = s.call("search_tools", json!({"query": "zzqx qqzv"})).await;
+    assert!(text(&r).contains("No tool matches"), "{}", text(&r));
+    assert!(
+        text(&r).contains("batch"),
+        "suggests toolsets: {}",
+        text(&r)
+    );
+
     let r = s
         .call("describe_tools", json!({"names": ["ocr_process", "nope"]}))
         .await;

@@ -21,6 +21,9 @@ pub struct Evaluation {
     /// `intent: wanted, got` for every intent not ranked first.
     pub misses: Vec<String>,
     pub queries: Vec<String>,
+    /// The second hit's score as a share of the best one's, and whether the best was right,
+    /// per intent: how far a clear lead can be trusted.
+    pub top_scores: Vec<(f32, bool)>,
 }
 
 impl Evaluation {
@@ -73,6 +76,11 @@ impl SearchIndex {
             e.queries.push(intent.to_string());
             let hits = self.search(intent, 5);
             let rank = hits.iter().position(|h| wanted.contains(&h.name.as_str()));
+            if let Some(top) = hits.first() {
+                let second = hits.get(1).map_or(0.0, |h| h.score);
+                e.top_scores
+                    .push((second / top.score.max(f32::EPSILON), rank == Some(0)));
+            }
             if let Some(rank) = rank {
                 e.at5 += 1;
                 e.at3 += usize::from(rank < 3);
