@@ -897,3 +897,94 @@ pub fn render(
     }
     Ok(o)
 }
+
+/// The A/B report of `--baseline`: the same workload on two builds of mistral-mcp, side by
+/// side, with the ratio baseline/new for every figure (above 1: the new build is better).
+pub fn render_ab(
+    r: &Results,
+    machine: &Machine,
+    command: &str,
+    baseline: &str,
+    rounds: usize,
+    cold_runs: usize,
+    concurrency: &[usize],
+) -> anyhow::Result<String> {
+    let mut o = String::new();
+    writeln!(o, "Command: `{command}`\n")?;
+    for l in &machine.lines {
+        writeln!(o, "{l}")?;
+    }
+    writeln!(o, "- new: the build under test; baseline: `{baseline}`")?;
+    writeln!(
+        o,
+        "\nEvery figure: median (min–max) over {rounds} rounds ({cold_runs} runs for cold start), \
+         the two builds interleaved. Ratio: baseline / new for times and memory, new / baseline \
+         for throughput (above 1: the new build is better).\n"
+    )?;
+    writeln!(o, "| figure | new | baseline | ratio |")?;
+    writeln!(o, "|---|---|---|---|")?;
+    let row = |o: &mut String,
+               name: &str,
+               new: Option<Spread>,
+               old: Option<Spread>,
+               lower: bool,
+               d: usize| {
+        let ratio = ratio(new.map(|s| s.median), old.map(|s| s.median), lower);
+        writeln!(
+            o,
+            "| {name} | {} | {} | {ratio} |",
+            cell(new, d),
+            cell(old, d)
+        )
+    };
+    row(
+        &mut o,
+        "cold start to tools/list, ms",
+        r.cold("ours_all"),
+        r.cold("baseline"),
+        true,
+        1,
+    )?;
+    for transport in ["stdio", "http"] {
+        for series in ["chat", "embed"] {
+            for (i, p) in ["p50", "p99"].iter().enumerate() {
+                let pick = |key: &str| {
+                    r.lat(key, transport, series).and_then(|v| {
+                        let xs: Vec<f64> =
+                            v.iter().map(|x| if i == 0 { x.0 } else { x.1 }).collect();
+                        Spread::of(&xs)
+                    })
+                };
+                row(
+                    &mut o,
+                    &format!("{transport} {series} call {p}, µs"),
+                    pick("ours_all"),
+                    pick("baseline"),
+                    true,
+                    0,
+                )?;
+            }
+        }
+    }
+    for &c in concurrency {
+        row(
+            &mut o,
+            &format!("HTTP throughput at c={c}, calls/s"),
+            r.tput("ours_all", c).map(|t| t.0),
+            r.tput("baseline", c).map(|t| t.0),
+            false,
+            0,
+        )?;
+    }
+    for what in ["idle", "load"] {
+        row(
+            &mut o,
+            &format!("memory ({what}), MiB"),
+            r.mem("ours_all", what),
+            r.mem("baseline", what),
+            true,
+            1,
+        )?;
+    }
+    Ok(o)
+}

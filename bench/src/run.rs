@@ -45,6 +45,10 @@ pub struct Opts {
     pub logs: PathBuf,
     pub report: PathBuf,
     pub command: String,
+    /// Another mistral-mcp binary to measure beside `ours`, for an A/B report.
+    pub baseline: Option<String>,
+    /// Leave FastMCP and the npm server out (with `--baseline`: only the two builds).
+    pub only_ours: bool,
 }
 
 impl Opts {
@@ -66,6 +70,8 @@ impl Opts {
             logs: ".bench/logs".into(),
             report: ".bench/report.md".into(),
             command: "bench/run".into(),
+            baseline: None,
+            only_ours: false,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -91,6 +97,8 @@ impl Opts {
                 "--logs" => o.logs = val()?.into(),
                 "--report" => o.report = val()?.into(),
                 "--command" => o.command = val()?,
+                "--baseline" => o.baseline = Some(val()?),
+                "--only-ours" => o.only_ours = true,
                 other => bail!("unknown option {other}"),
             }
         }
@@ -318,7 +326,35 @@ impl Bench {
             .strip_prefix("listening ")
             .ok_or_else(|| anyhow!("unexpected stub output {line:?}"))?
             .parse()?;
-        let defs = servers(&o, &format!("http://{upstream}"));
+        let mut defs = servers(&o, &format!("http://{upstream}"));
+        if let Some(path) = &o.baseline {
+            let ours = defs
+                .iter()
+                .find(|d| d.key == "ours_all")
+                .cloned()
+                .ok_or_else(|| anyhow!("no ours_all server"))?;
+            let swap = |argv: &[String]| -> Vec<String> {
+                argv.iter()
+                    .map(|a| {
+                        if *a == o.ours {
+                            path.clone()
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect()
+            };
+            defs.push(ServerDef {
+                key: "baseline",
+                name: "mistral-mcp (baseline build)",
+                stdio: swap(&ours.stdio),
+                http: swap(&ours.http),
+                ..ours
+            });
+        }
+        if o.only_ours {
+            defs.retain(|d| d.key == "ours_all" || d.key == "baseline");
+        }
         Ok(Self {
             o,
             upstream,
@@ -926,16 +962,28 @@ pub async fn main(o: Opts) -> anyhow::Result<bool> {
     eprintln!("== tokenizing tools/list with {TOKENIZER}");
     b.res.count_tokens()?;
     let machine = report::machine();
-    let text = report::render(
-        &b.res,
-        &b.defs,
-        &machine,
-        &b.o.command,
-        rounds,
-        b.o.calls,
-        b.o.seconds,
-        cold_runs,
-    )?;
+    let text = if let Some(baseline) = &b.o.baseline {
+        report::render_ab(
+            &b.res,
+            &machine,
+            &b.o.command,
+            baseline,
+            rounds,
+            cold_runs,
+            &CONCURRENCY,
+        )?
+    } else {
+        report::render(
+            &b.res,
+            &b.defs,
+            &machine,
+            &b.o.command,
+            rounds,
+            b.o.calls,
+            b.o.seconds,
+            cold_runs,
+        )?
+    };
     std::fs::write(&b.o.report, &text)?;
     println!("{text}");
     let failed = b.res.load_errors();
