@@ -27,7 +27,7 @@ use bayes::NaiveBayes;
 pub use eval::Evaluation;
 use text::method_words;
 pub use text::{features, tokenize};
-use text::{features_of, one_edit_apart};
+use text::{features_of, one_edit_apart, split_negated};
 
 /// Field weights: how much a word found in each field counts.
 const W_NAME: f32 = 3.0;
@@ -277,7 +277,9 @@ impl SearchIndex {
         let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
         let mut seen = Vec::new();
         let learned = self.learned();
-        let terms: Vec<String> = tokenize(query)
+        // What the request rules out ("not the archived ones") is not searched for.
+        let (wanted, _) = split_negated(query);
+        let terms: Vec<String> = tokenize(&wanted)
             .into_iter()
             .map(|t| self.spelled(t, learned))
             .collect();

@@ -236,6 +236,41 @@ fn stem(w: &str) -> String {
     w.to_string()
 }
 
+/// Words that turn what follows, to the end of the clause, into what the request is not
+/// about: "the summary, not the raw OTel data", "deactivate it instead of deleting it".
+const NEGATIONS: &[&str] = &[
+    "not", "no", "don't", "dont", "doesn't", "without", "instead", "except", "never", "rather",
+    "nicht", "kein", "keine", "pas", "sans", "ohne", "sin",
+];
+
+/// The query's text with every negated span (from a negation word to the end of its clause)
+/// taken out, and those spans apart: what the request asks for, and what it rules out.
+pub fn split_negated(text: &str) -> (String, String) {
+    let (mut kept, mut negated) = (String::new(), String::new());
+    for clause in text.split_inclusive([',', '.', ';', ':', '(', ')', '!', '?']) {
+        let mut negating = false;
+        for word in clause.split_whitespace() {
+            let bare: String = word
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .to_lowercase();
+            if bare == "but" {
+                negating = false;
+            }
+            if NEGATIONS.contains(&bare.as_str()) {
+                negating = true;
+                continue;
+            }
+            let target = if negating { &mut negated } else { &mut kept };
+            target.push_str(word);
+            target.push(' ');
+        }
+        kept.push('\n');
+    }
+    (kept, negated)
+}
+
 /// Whether `a` becomes `b` by one edit: a letter changed, added or dropped, or two
 /// neighbours swapped ("archvie" → "archive", "campain" → "campaign").
 pub fn one_edit_apart(a: &str, b: &str) -> bool {
@@ -292,5 +327,14 @@ mod tests {
     fn other_languages_meet_the_catalog_words() {
         assert_eq!(tokenize("Lösche die Datei"), vec!["delete", "die", "file"]);
         assert_eq!(tokenize("détails du modèle"), vec!["detail", "du", "model"]);
+    }
+
+    #[test]
+    fn negated_spans_are_set_apart() {
+        let (kept, negated) = split_negated("get the summary of ex_9, not the raw OTel data");
+        assert_eq!(tokenize(&kept), vec!["summary", "ex", "9"]);
+        assert_eq!(tokenize(&negated), vec!["raw", "otel", "data"]);
+        let (kept, _) = split_negated("deactivate it instead of deleting it, but keep the logs");
+        assert_eq!(tokenize(&kept), vec!["deactivate", "keep", "log"]);
     }
 }
