@@ -257,6 +257,7 @@ pub fn split_negated(text: &str) -> (String, String) {
                 .to_lowercase();
             if bare == "but" {
                 negating = false;
+                continue;
             }
             if NEGATIONS.contains(&bare.as_str()) {
                 negating = true;
