@@ -3,6 +3,9 @@
 //! they mean. Queries, tool texts and example intents all pass through [`tokenize`], so they
 //! meet on the same terms.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// Words an HTTP method stands for, so "delete …" and "list …" meet the right operations.
 pub(super) fn method_words(method: &str) -> &'static str {
     match method {
@@ -151,14 +154,15 @@ fn strip_accents(word: &str) -> String {
 /// The English word a foreign verb or noun means, if it is one of [`FOREIGN_VERBS`] or
 /// [`FOREIGN_NOUNS`].
 fn fold_foreign(word: &str) -> Option<&'static str> {
-    if word.is_ascii() && word.len() < 4 {
-        return None;
-    }
-    FOREIGN_VERBS
-        .iter()
-        .chain(FOREIGN_NOUNS)
-        .find(|(_, words)| words.split(' ').any(|v| v == word))
-        .map(|(english, _)| *english)
+    static FOLD: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let fold = FOLD.get_or_init(|| {
+        FOREIGN_VERBS
+            .iter()
+            .chain(FOREIGN_NOUNS)
+            .flat_map(|(english, words)| words.split(' ').map(move |w| (w, *english)))
+            .collect()
+    });
+    fold.get(word).copied()
 }
 
 /// What the naive Bayes classifiers see of a query: its words and word pairs, its first
