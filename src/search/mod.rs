@@ -12,8 +12,8 @@
 //!   asks for a list even though no word says so.
 //!
 //! Words pass through [`text`] (identifiers split, endings folded, foreign verbs folded).
-//! The lexical index is built at start-up; the example-trained parts on the first search,
-//! so a server that is never asked to search never pays for them. The weights were chosen
+//! Nothing is tokenized until the first search, so a server that is never asked to search
+//! never pays for the index. The weights were chosen
 //! on the blind intents' dev half (tests/data), and are reported on the test half.
 
 mod bayes;
@@ -172,13 +172,20 @@ struct Posting {
 }
 
 pub struct SearchIndex {
+    /// Each tool's name and `"METHOD /path"`.
     docs: Vec<(String, String)>,
-    /// Each tool's example intents, its action class and its resource class.
-    examples: Vec<Vec<String>>,
+    /// What the index is built from, on the first search.
+    sources: Vec<SearchDoc>,
+    /// Each tool's action class and resource class.
     actions: Vec<usize>,
     resources: Vec<usize>,
-    learned: OnceLock<Learned>,
     weights: Weights,
+    lexical: OnceLock<Lexical>,
+    learned: OnceLock<Learned>,
+}
+
+/// BM25 over the catalog's own text, field by field.
+struct Lexical {
     /// Distinct words of each tool's name.
     name_terms: Vec<Vec<String>>,
     lengths: Vec<f32>,
@@ -186,8 +193,8 @@ pub struct SearchIndex {
     postings: HashMap<String, Vec<Posting>>,
 }
 
-impl SearchIndex {
-    pub fn build(docs: &[SearchDoc]) -> Self {
+impl Lexical {
+    fn build(docs: &[SearchDoc]) -> Self {
         let mut postings: HashMap<String, Vec<Posting>> = HashMap::new();
         let mut lengths = Vec::with_capacity(docs.len());
         let mut name_terms = Vec::with_capacity(docs.len());
@@ -229,21 +236,31 @@ impl SearchIndex {
         } else {
             lengths.iter().sum::<f32>() / lengths.len() as f32
         };
+        Lexical {
+            name_terms,
+            lengths,
+            avg_len,
+            postings,
+        }
+    }
+}
+
+impl SearchIndex {
+    /// An index over `docs`. Nothing is tokenized until the first search: a server that is
+    /// never asked to search starts as fast as one without search.
+    pub fn build(docs: &[SearchDoc]) -> Self {
         let (actions, resources) = classes(docs);
         Self {
             docs: docs
                 .iter()
                 .map(|d| (d.name.clone(), format!("{} {}", d.method, d.path)))
                 .collect(),
-            examples: docs.iter().map(|d| d.examples.clone()).collect(),
+            sources: docs.to_vec(),
             actions,
             resources,
-            learned: OnceLock::new(),
             weights: Weights::default(),
-            name_terms,
-            lengths,
-            avg_len,
-            postings,
+            lexical: OnceLock::new(),
+            learned: OnceLock::new(),
         }
     }
 
@@ -276,24 +293,25 @@ impl SearchIndex {
         let mut scores = vec![0.0f32; self.docs.len()];
         let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
         let mut seen = Vec::new();
+        let lexical = self.lexical.get_or_init(|| Lexical::build(&self.sources));
         let learned = self.learned();
         // What the request rules out ("not the archived ones") is not searched for.
         let (wanted, _) = split_negated(query);
         let terms: Vec<String> = tokenize(&wanted)
             .into_iter()
-            .map(|t| self.spelled(t, learned))
+            .map(|t| spelled(t, lexical, learned))
             .collect();
         for term in terms.iter().cloned() {
             if seen.contains(&term) {
                 continue;
             }
-            let Some(list) = self.postings.get(&term) else {
+            let Some(list) = lexical.postings.get(&term) else {
                 seen.push(term);
                 continue;
             };
             let idf = idf(n, list.len() as f32);
             for p in list {
-                scores[p.doc] += bm25(idf, p.tf, self.lengths[p.doc] / self.avg_len, B);
+                scores[p.doc] += bm25(idf, p.tf, lexical.lengths[p.doc] / lexical.avg_len, B);
                 let fields: Vec<&str> = p.fields.iter().map(|f| f.label()).collect();
                 matched[p.doc].push(format!("{term}: {}", fields.join(", ")));
             }
@@ -303,7 +321,7 @@ impl SearchIndex {
             if *score <= 0.0 {
                 continue;
             }
-            let names = &self.name_terms[i];
+            let names = &lexical.name_terms[i];
             if !names.is_empty() {
                 let covered = names.iter().filter(|n| terms.contains(n)).count() as f32;
                 *score *= 1.0 + W_NAME_COVERAGE * covered / names.len() as f32;
@@ -335,24 +353,24 @@ impl SearchIndex {
     fn learned(&self) -> &Learned {
         self.learned.get_or_init(|| Learned::train(self))
     }
+}
 
-    /// A word no tool text or example knows, replaced by a known word one typo away
-    /// ("archvie" → "archive"); short words are left alone, where one edit is another word.
-    fn spelled(&self, term: String, learned: &Learned) -> String {
-        let known = |t: &str| self.postings.contains_key(t) || learned.postings.contains_key(t);
-        if term.len() < 5 || known(&term) {
-            return term;
-        }
-        let mut candidates: Vec<&String> = self
-            .postings
-            .keys()
-            .chain(learned.postings.keys())
-            .filter(|k| one_edit_apart(&term, k))
-            .collect();
-        // Deterministic whatever the hash order: the shortest, then the first alphabetically.
-        candidates.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-        candidates.first().map_or(term, |k| k.to_string())
+/// A word no tool text or example knows, replaced by a known word one typo away
+/// ("archvie" → "archive"); short words are left alone, where one edit is another word.
+fn spelled(term: String, lexical: &Lexical, learned: &Learned) -> String {
+    let known = |t: &str| lexical.postings.contains_key(t) || learned.postings.contains_key(t);
+    if term.len() < 5 || known(&term) {
+        return term;
     }
+    let mut candidates: Vec<&String> = lexical
+        .postings
+        .keys()
+        .chain(learned.postings.keys())
+        .filter(|k| one_edit_apart(&term, k))
+        .collect();
+    // Deterministic whatever the hash order: the shortest, then the first alphabetically.
+    candidates.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    candidates.first().map_or(term, |k| k.to_string())
 }
 
 /// BM25's inverse document frequency of a term found in `df` of `n` documents.
@@ -432,8 +450,8 @@ impl Learned {
         let mut postings: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
         let (mut lengths, mut owner) = (Vec::new(), Vec::new());
         let mut samples: Vec<(Vec<String>, usize)> = Vec::new();
-        for (tool, examples) in index.examples.iter().enumerate() {
-            for example in examples {
+        for (tool, doc) in index.sources.iter().enumerate() {
+            for example in &doc.examples {
                 let id = lengths.len() as u32;
                 let terms = tokenize(example);
                 lengths.push(terms.len() as f32);

@@ -31,7 +31,8 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let mut prev_lower = false;
     let flush = |word: &mut String, out: &mut Vec<String>| {
         if !word.is_empty() {
-            let w = strip_accents(&word.to_lowercase());
+            let lower = word.to_lowercase();
+            let w = strip_accents(&lower);
             let w = fold_foreign(&w).unwrap_or(&w);
             if !STOP_WORDS.contains(&w) {
                 out.push(stem(w));
@@ -132,9 +133,9 @@ const FOREIGN_NOUNS: &[(&str, &str)] = &[
 
 /// Lower-case letters with their accents removed: "modèle" meets "modele", "détails" meets
 /// "details".
-fn strip_accents(word: &str) -> String {
+fn strip_accents(word: &str) -> std::borrow::Cow<'_, str> {
     if word.is_ascii() {
-        return word.to_string();
+        return word.into();
     }
     word.chars()
         .map(|c| match c {
@@ -148,7 +149,8 @@ fn strip_accents(word: &str) -> String {
             'ý' | 'ÿ' => 'y',
             other => other,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// The English word a foreign verb or noun means, if it is one of [`FOREIGN_VERBS`] or
