@@ -25,9 +25,8 @@ pub fn schema() -> Value {
     serde_json::json!({
         "type": "array",
         "items": { "type": "string" },
-        "description": "Keep only these parts of the result (text and structured), as paths: \
-            `data[].id`, `data[].capabilities.vision`. A path matching nothing is an error \
-            listing the paths the result has."
+        // Short: it is repeated in every read tool of `tools/list`.
+        "description": "Keep only these result paths, e.g. data[].id, data[].capabilities.vision"
     })
 }
 
