@@ -285,8 +285,8 @@ pub struct FilesConfig {
     pub max_inline_bytes: u64,
 }
 
-/// Which tools the server exposes.
-#[derive(Debug, Clone, Default)]
+/// Which tools the server exposes, and how their results read.
+#[derive(Debug, Clone)]
 pub struct ToolsConfig {
     pub mode: ToolMode,
     /// Empty means every toolset.
@@ -682,6 +682,26 @@ mod tests {
         let err = load(&[], Some("[mistral]\napi_kye = \"x\"\n")).unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("api_kye"), "{text}");
+    }
+
+    #[test]
+    fn result_text_and_token_cap_have_defaults_and_are_strict() {
+        let c = load(&[(env::API_KEY, "k")], None).unwrap();
+        assert_eq!(c.tools.result_text, ResultText::Compact);
+        assert_eq!(c.tools.max_result_tokens, DEFAULT_MAX_RESULT_TOKENS);
+        let c = load(
+            &[(env::API_KEY, "k")],
+            Some("[tools]\nresult_text = \"json\"\nmax_result_tokens = 8000\n"),
+        )
+        .unwrap();
+        assert_eq!(c.tools.result_text, ResultText::Json);
+        assert_eq!(c.tools.max_result_tokens, 8000);
+        let err = load(
+            &[(env::API_KEY, "k")],
+            Some("[tools]\nresult_text = \"yaml\"\n"),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("yaml"), "{err:#}");
     }
 
     #[test]
