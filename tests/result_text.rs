@@ -3,6 +3,8 @@
 //! `select`, and never past `max_result_tokens`. Measured on the realistic fixtures of
 //! `common::fixtures`, in o200k tokens as bench/ counts them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::fixtures::{self, Fixture};
