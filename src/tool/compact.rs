@@ -205,11 +205,19 @@ fn too_large(tokens: usize, value: &Value, policy: &ResultPolicy<'_>) -> CallToo
 }
 
 /// A tool's own text, cut at [`SUMMARY_CHARS`] (at a line end when one is near) with a note.
+/// A short last line is kept: tools end their text with what it covers ("30 pages processed
+/// by …", "[Truncated: … use save_to]").
 fn cut_summary(summary: &str, policy: &ResultPolicy<'_>) -> String {
     if summary.len() <= SUMMARY_CHARS {
         return summary.to_string();
     }
-    let mut end = SUMMARY_CHARS;
+    let tail = summary
+        .trim_end()
+        .rsplit_once('\n')
+        .map(|(_, last)| last)
+        .filter(|last| last.len() <= MAX_KEPT_LAST_LINE)
+        .unwrap_or("");
+    let mut end = SUMMARY_CHARS - tail.len();
     while !summary.is_char_boundary(end) {
         end -= 1;
     }
@@ -233,11 +241,16 @@ fn cut_summary(summary: &str, policy: &ResultPolicy<'_>) -> String {
         )
     };
     format!(
-        "{head}\n[Text cut at {} of {} characters. The whole result is in structuredContent{range}.]",
+        "{head}\n[Text cut at {} of {} characters. The whole result is in structuredContent{range}.]\n{tail}",
         head.len(),
         summary.len()
     )
+    .trim_end()
+    .to_string()
 }
+
+/// The longest last line of a tool's own text kept when the text is cut.
+const MAX_KEPT_LAST_LINE: usize = 400;
 
 /// How [`render`] writes one result.
 pub struct Render<'a> {
@@ -360,7 +373,7 @@ fn render_list(
         })
         .flatten();
     // A column every item shares says one thing once, not once per row.
-    let mut same = Vec::new();
+    let mut same: Vec<(String, String)> = Vec::new();
     if objects.len() > 1 && opts.selected.is_none() {
         columns.retain(|c| {
             let first = lookup(objects[0], c);
@@ -368,7 +381,7 @@ fn render_list(
                 && first.is_some_and(|f| !f.is_null())
                 && objects.iter().all(|o| lookup(o, c) == first);
             if shared && let Some(v) = first {
-                same.push(format!("{c}={}", cell(v, false)));
+                same.push((c.clone(), cell(v, false)));
             }
             !shared
         });
@@ -425,7 +438,8 @@ fn render_list(
         }
     }
     if !same.is_empty() {
-        out.push_str(&format!("Same in every item: {}\n", same.join(", ")));
+        let pairs: Vec<String> = same.iter().map(|(c, v)| format!("{c}={v}")).collect();
+        out.push_str(&format!("Same in every item: {}\n", pairs.join(", ")));
     }
     if let Some(k) = text_key
         && (cut > 0 || unshown > 0)
@@ -448,7 +462,7 @@ fn render_list(
             for k in o.keys() {
                 let shown = columns
                     .iter()
-                    .chain(same_keys(&same).iter())
+                    .chain(same.iter().map(|(c, _)| c))
                     .chain(group.map(str::to_string).iter())
                     .any(|c| c.split('.').next() == Some(k.as_str()));
                 if !shown && Some(k.as_str()) != text_key && !left.contains(&k.as_str()) {
@@ -465,13 +479,6 @@ fn render_list(
             ));
         }
     }
-}
-
-/// The column names in "same in every item" entries (`object=model` → `object`).
-fn same_keys(same: &[String]) -> Vec<String> {
-    same.iter()
-        .filter_map(|s| s.split('=').next().map(str::to_string))
-        .collect()
 }
 
 /// ` (with `page` or `pages` to take a range)` when the tool has such arguments.
