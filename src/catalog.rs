@@ -15,6 +15,8 @@ use anyhow::{Context, bail};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Deserialize;
 
+use crate::tool::compact::NARROWING_ARGS;
+use crate::tool::select;
 use crate::tool::{Effect, OpEntry, OpSpec};
 
 /// The catalog shipped with the binary.
@@ -59,6 +61,13 @@ struct ToolEntry {
     /// The result's readable text, with `{name}` filled from the result's top-level fields,
     /// else from the arguments: `"Uploaded {filename} as file {id}."`.
     summary: Option<String>,
+    /// Columns of the compact table of a list result, as item paths (`capabilities`,
+    /// `capabilities.vision`), where the well-known identifying keys are not the right ones.
+    #[serde(default)]
+    columns: Vec<String>,
+    /// The item field a list result's rows are grouped by (`purpose`), said once per group
+    /// instead of on every row.
+    group_by: Option<String>,
     toolset: String,
     title: String,
     description: String,
@@ -112,6 +121,13 @@ pub struct ToolDef {
     pub operation: String,
     /// Template of the result's readable text; see [`ToolDef::summarize`].
     pub summary: Option<String>,
+    /// Columns of a list result's compact table; empty picks them from the result.
+    pub columns: Vec<String>,
+    /// The item field a list result's rows are grouped by.
+    pub group_by: Option<String>,
+    /// The input fields that narrow or page the result (`select` when the tool takes it),
+    /// named when a result is too large.
+    pub narrowing: Vec<String>,
     pub op: OpEntry,
 }
 
@@ -122,6 +138,11 @@ impl ToolDef {
 
     pub fn input_schema(&self) -> Arc<JsonObject> {
         self.op.input_schema.clone()
+    }
+
+    /// Whether the tool takes the `select` argument (see [`with_select`]).
+    pub fn takes_select(&self) -> bool {
+        self.narrowing.iter().any(|n| n == select::SELECT_ARG)
     }
 
     /// Every tool reaches Mistral, an open world: `openWorldHint` is left at the MCP default
@@ -262,7 +283,11 @@ impl Catalog {
                 bail!("`{name}` is reserved for a built-in tool");
             }
             check_mechanics(&id, &e, &op)?;
+            check_columns(&name, &e.columns)?;
+            check_columns(&name, e.group_by.as_slice())?;
             let op = with_field_help(&id, op, &e.fields)?;
+            let op = with_select(&id, op)?;
+            let narrowing = narrowing_args(&op.input_schema);
             tools.push(ToolDef {
                 name,
                 toolset: e.toolset,
@@ -273,6 +298,9 @@ impl Catalog {
                 enabled: e.enabled,
                 operation: e.operation,
                 summary: e.summary,
+                columns: e.columns,
+                group_by: e.group_by,
+                narrowing,
                 op,
             });
         }
@@ -420,6 +448,64 @@ fn known_values(note: &str) -> Vec<String> {
         .step_by(2)
         .map(|v| format!("`{v}`"))
         .collect()
+}
+
+/// Adds the `select` argument to a read-only tool that returns JSON: every one of them, so
+/// an agent can count on it. Tools that return a file's bytes (they take `save_to`) have no
+/// JSON to select from.
+fn with_select(id: &str, mut op: OpEntry) -> anyhow::Result<OpEntry> {
+    let props = op
+        .input_schema
+        .get("properties")
+        .and_then(|p| p.as_object());
+    if !op.spec.read_only() || props.is_some_and(|p| p.contains_key("save_to")) {
+        return Ok(op);
+    }
+    if props.is_some_and(|p| p.contains_key(select::SELECT_ARG)) {
+        bail!(
+            "`{id}` has its own `{}` field, which clashes with the result selection argument",
+            select::SELECT_ARG
+        );
+    }
+    let mut schema = (*op.input_schema).clone();
+    let props = schema
+        .entry("properties")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    let Some(props) = props.as_object_mut() else {
+        bail!("`{id}` has an input schema whose properties are not an object");
+    };
+    props.insert(select::SELECT_ARG.into(), select::schema());
+    op.input_schema = Arc::new(schema);
+    Ok(op)
+}
+
+/// The input fields of a schema that narrow or page the result.
+fn narrowing_args(schema: &JsonObject) -> Vec<String> {
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return Vec::new();
+    };
+    std::iter::once(select::SELECT_ARG)
+        .chain(NARROWING_ARGS.iter().copied())
+        .filter(|a| props.contains_key(*a))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `columns` entries are item paths: dot-separated, non-empty names.
+fn check_columns(name: &str, columns: &[String]) -> anyhow::Result<()> {
+    for c in columns {
+        let ok = !c.is_empty()
+            && c.split('.').all(|p| {
+                !p.is_empty() && p.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            });
+        if !ok {
+            bail!(
+                "tool `{name}` has column `{c}`; columns are item fields, dot-separated \
+                 (`id`, `capabilities.vision`)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Names of the built-in discovery tools.

@@ -107,7 +107,26 @@ pub struct ToolsSection {
     pub read_only: Option<bool>,
     pub catalog: Option<PathBuf>,
     pub call_budget_secs: Option<u64>,
+    /// `compact` (readable tables and key fields) or `json` (Mistral's JSON as the text).
+    pub result_text: Option<ResultText>,
+    /// Largest result text, in estimated tokens; a larger one is replaced by advice.
+    pub max_result_tokens: Option<usize>,
 }
+
+/// What the text of a tool result is. Either way `structuredContent` holds the full JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultText {
+    /// Lists as a table of identifying columns, objects as their fields, long texts cut,
+    /// each with a note of what was left out and how to get it.
+    #[default]
+    Compact,
+    /// Mistral's JSON itself (the behaviour before compact text).
+    Json,
+}
+
+/// Default of `[tools] max_result_tokens`: room for a long answer, far from a context's end.
+pub const DEFAULT_MAX_RESULT_TOKENS: usize = 20_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -266,8 +285,8 @@ pub struct FilesConfig {
     pub max_inline_bytes: u64,
 }
 
-/// Which tools the server exposes.
-#[derive(Debug, Clone, Default)]
+/// Which tools the server exposes, and how their results read.
+#[derive(Debug, Clone)]
 pub struct ToolsConfig {
     pub mode: ToolMode,
     /// Empty means every toolset.
@@ -276,6 +295,9 @@ pub struct ToolsConfig {
     pub catalog_override: Option<PathBuf>,
     /// Longest a single tool call may take, upstream retries and waits included.
     pub call_budget: Duration,
+    pub result_text: ResultText,
+    /// Largest result text in estimated tokens (see `tool::compact::estimate_tokens`).
+    pub max_result_tokens: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -420,6 +442,12 @@ impl Config {
             read_only: o.read_only || t.read_only.unwrap_or(false),
             catalog_override: o.catalog.clone().or(t.catalog),
             call_budget: Duration::from_secs(t.call_budget_secs.unwrap_or(900).max(1)),
+            result_text: t.result_text.unwrap_or_default(),
+            // Below a few hundred tokens even the advice that replaces a result would not fit.
+            max_result_tokens: t
+                .max_result_tokens
+                .unwrap_or(DEFAULT_MAX_RESULT_TOKENS)
+                .max(500),
         };
 
         let f = file.files;
@@ -654,6 +682,26 @@ mod tests {
         let err = load(&[], Some("[mistral]\napi_kye = \"x\"\n")).unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("api_kye"), "{text}");
+    }
+
+    #[test]
+    fn result_text_and_token_cap_have_defaults_and_are_strict() {
+        let c = load(&[(env::API_KEY, "k")], None).unwrap();
+        assert_eq!(c.tools.result_text, ResultText::Compact);
+        assert_eq!(c.tools.max_result_tokens, DEFAULT_MAX_RESULT_TOKENS);
+        let c = load(
+            &[(env::API_KEY, "k")],
+            Some("[tools]\nresult_text = \"json\"\nmax_result_tokens = 8000\n"),
+        )
+        .unwrap();
+        assert_eq!(c.tools.result_text, ResultText::Json);
+        assert_eq!(c.tools.max_result_tokens, 8000);
+        let err = load(
+            &[(env::API_KEY, "k")],
+            Some("[tools]\nresult_text = \"yaml\"\n"),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("yaml"), "{err:#}");
     }
 
     #[test]

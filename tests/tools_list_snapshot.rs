@@ -185,7 +185,8 @@ fn every_listed_tool_is_portable() {
 fn each_mode_fits_its_context_budget() {
     let mut sizes = Vec::new();
     for (mode, budget) in [
-        (ToolMode::Core, 24_000),
+        // 25,000: `select` on every read tool added ~900 bytes to the core listing.
+        (ToolMode::Core, 25_000),
         (ToolMode::Dynamic, 2_000),
         (ToolMode::All, usize::MAX),
     ] {

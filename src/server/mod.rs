@@ -24,11 +24,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::{Grant, RequestId};
 use crate::catalog::{Catalog, ToolDef};
-use crate::config::{CORE_TOOLSETS, Config, ToolMode};
+use crate::config::{CORE_TOOLSETS, Config, ResultText, ToolMode};
 use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
 use crate::search::{SearchDoc, SearchIndex, Weights};
-use crate::tool::{CallContext, ProgressSink, ToolError};
+use crate::tool::compact::{self, ResultPolicy};
+use crate::tool::{CallContext, ProgressSink, ToolError, select};
 
 pub use meta::{META_CALL, META_DESCRIBE, META_SEARCH};
 
@@ -43,6 +44,8 @@ struct Shared {
     mode: ToolMode,
     read_only: bool,
     call_budget: Duration,
+    result_text: ResultText,
+    max_result_tokens: usize,
     client: Arc<MistralClient>,
     files: Arc<LocalFiles>,
 }
@@ -97,6 +100,8 @@ impl McpServer {
                 mode: config.tools.mode,
                 read_only,
                 call_budget: config.tools.call_budget,
+                result_text: config.tools.result_text,
+                max_result_tokens: config.tools.max_result_tokens,
                 client,
                 files,
             }),
@@ -179,11 +184,21 @@ impl McpServer {
     async fn run_tool(
         &self,
         tool: &ToolDef,
-        args: JsonObject,
+        mut args: JsonObject,
         mut ctx: CallContext,
         caller: &Caller,
     ) -> CallToolResult {
         let started = Instant::now();
+        // `select` is ours, not the operation's: taken out before its arguments are parsed.
+        let taken = if tool.takes_select() {
+            select::take(&mut args)
+        } else {
+            Ok(None)
+        };
+        let (selection, bad_select) = match taken {
+            Ok(s) => (s, None),
+            Err(e) => (None, Some(e)),
+        };
         let _in_flight = crate::metrics::call_in_flight();
         let principal = caller.grant.as_ref().map(|g| g.principal.clone());
         let request_id = caller.request_id.clone();
@@ -195,9 +210,13 @@ impl McpServer {
             ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
         let budget = self.shared.call_budget;
-        let outcome = match caller.grant.as_ref().and_then(|g| g.refusal(tool)) {
-            Some(why) => Err(ToolError::NotAllowed(why)),
-            None => {
+        let outcome = match (
+            caller.grant.as_ref().and_then(|g| g.refusal(tool)),
+            bad_select,
+        ) {
+            (Some(why), _) => Err(ToolError::NotAllowed(why)),
+            (None, Some(e)) => Err(e),
+            (None, None) => {
                 // `checked_add`: a huge configured budget means no deadline, not a panic.
                 ctx.deadline = tokio::time::Instant::now().checked_add(budget);
                 let template_args = tool.summary.is_some().then(|| args.clone());
@@ -221,6 +240,15 @@ impl McpServer {
                 }
             }
         };
+        let policy = ResultPolicy {
+            mode: self.shared.result_text,
+            max_tokens: self.shared.max_result_tokens,
+            columns: &tool.columns,
+            group_by: tool.group_by.as_deref(),
+            narrowing: &tool.narrowing,
+            read_only: tool.spec().read_only(),
+        };
+        let outcome = outcome.and_then(|o| compact::finish(o, selection.as_deref(), &policy));
         let elapsed = started.elapsed();
         let elapsed_ms = elapsed.as_millis() as u64;
         let kind = match &outcome {
@@ -233,7 +261,7 @@ impl McpServer {
         let mut result = match outcome {
             Ok(output) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call");
-                output.into_result()
+                output
             }
             Err(err) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call failed");

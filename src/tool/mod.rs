@@ -6,9 +6,11 @@
 //! building blocks for the ones that override [`Operation::run`]. Results and failures are
 //! [`ToolOutput`] (output.rs) and [`ToolError`] (`crate::error`).
 
+pub mod compact;
 pub mod context;
 pub mod output;
 pub mod request;
+pub mod select;
 pub mod spec;
 pub mod stream;
 pub mod wait;

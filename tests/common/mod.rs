@@ -6,6 +6,7 @@
 
 pub mod fake_agents;
 pub mod fake_jobs;
+pub mod fixtures;
 pub mod harness;
 pub mod http;
 pub mod spec;
