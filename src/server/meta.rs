@@ -152,6 +152,7 @@ impl McpServer {
             .search_filtered(&args.query, limit, allowed);
         let mut lines = Vec::new();
         let mut results = Vec::new();
+        let mut mentioned = std::collections::HashSet::new();
         for (rank, hit) in hits.iter().enumerate() {
             let Some(tool) = self.exposed_tool(&hit.name) else {
                 continue;
@@ -164,19 +165,23 @@ impl McpServer {
                 .trim_end_matches('.');
             let siblings = self.siblings(tool, &allowed);
             let listed = self.is_listed(&tool.name);
+            // The text names each related tool once, and none that is a hit itself.
+            let unseen: Vec<String> = siblings
+                .iter()
+                .filter(|(name, _)| {
+                    !hits.iter().any(|h| &h.name == name) && mentioned.insert(name.clone())
+                })
+                .map(|(name, title)| format!("{name} ({title})"))
+                .collect();
             lines.push(format!(
                 "{}. {} ({}): {use_when}.{}",
                 rank + 1,
                 tool.name,
                 hit.operation,
-                if siblings.is_empty() {
+                if unseen.is_empty() {
                     String::new()
                 } else {
-                    let names: Vec<String> = siblings
-                        .iter()
-                        .map(|(name, title)| format!("{name} ({title})"))
-                        .collect();
-                    format!(" Related: {}.", names.join(", "))
+                    format!(" Related: {}.", unseen.join(", "))
                 }
             ));
             let mut result = json!({
