@@ -465,6 +465,8 @@ impl Learned {
                 owner.push(tool);
                 samples.push((features(example), tool));
             }
+            // The title, as one more example the classifiers learn from.
+            samples.push((features(&doc.title), tool));
         }
         let avg_len = (lengths.iter().sum::<f32>() / lengths.len().max(1) as f32).max(1.0);
         let count = |classes: &[usize]| classes.iter().max().map_or(0, |m| m + 1);
