@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         println!("latency: {mean:.2} µs per query (mean), p99 {p99:.2} µs");
         for threshold in [0.5f32, 0.6, 0.7, 0.8, 0.9, 0.95] {
             let close: Vec<bool> = e
-                .top_scores
+                .runner_up_shares
                 .iter()
                 .filter(|(share, _)| *share >= threshold)
                 .map(|(_, right)| *right)

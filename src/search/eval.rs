@@ -23,7 +23,7 @@ pub struct Evaluation {
     pub queries: Vec<String>,
     /// The second hit's score as a share of the best one's, and whether the best was right,
     /// per intent: how far a clear lead can be trusted.
-    pub top_scores: Vec<(f32, bool)>,
+    pub runner_up_shares: Vec<(f32, bool)>,
 }
 
 impl Evaluation {
@@ -78,7 +78,7 @@ impl SearchIndex {
             let rank = hits.iter().position(|h| wanted.contains(&h.name.as_str()));
             if let Some(top) = hits.first() {
                 let second = hits.get(1).map_or(0.0, |h| h.score);
-                e.top_scores
+                e.runner_up_shares
                     .push((second / top.score.max(f32::EPSILON), rank == Some(0)));
             }
             if let Some(rank) = rank {
