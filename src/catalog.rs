@@ -68,6 +68,10 @@ struct ToolEntry {
     /// The item field a list result's rows are grouped by (`purpose`), said once per group
     /// instead of on every row.
     group_by: Option<String>,
+    /// Top-level result fields that hold an uploaded file's id (`output_file`): a client
+    /// that reads resource links gets a link to each file's content beside the result.
+    #[serde(default)]
+    file_links: Vec<String>,
     toolset: String,
     title: String,
     description: String,
@@ -125,6 +129,8 @@ pub struct ToolDef {
     pub columns: Vec<String>,
     /// The item field a list result's rows are grouped by.
     pub group_by: Option<String>,
+    /// Result fields holding file ids that get a resource link.
+    pub file_links: Vec<String>,
     /// The input fields that narrow or page the result (`select` when the tool takes it),
     /// named when a result is too large.
     pub narrowing: Vec<String>,
@@ -285,6 +291,7 @@ impl Catalog {
             check_mechanics(&id, &e, &op)?;
             check_columns(&name, &e.columns)?;
             check_columns(&name, e.group_by.as_slice())?;
+            check_columns(&name, &e.file_links)?;
             let op = with_field_help(&id, op, &e.fields)?;
             let op = with_select(&id, op)?;
             let narrowing = narrowing_args(&op.input_schema);
@@ -299,6 +306,7 @@ impl Catalog {
                 operation: e.operation,
                 summary: e.summary,
                 columns: e.columns,
+                file_links: e.file_links,
                 group_by: e.group_by,
                 narrowing,
                 op,

@@ -469,7 +469,7 @@ async fn ocr_of_a_local_pdf_uploads_then_reads_by_file_id() {
 }
 
 #[tokio::test]
-async fn downloads_inline_small_text_attach_small_binaries_and_save_large_files() {
+async fn downloads_inline_small_text_link_binaries_and_save_large_files() {
     let fake = FakeMistral::start().await;
     let s = harness::start(&fake, |_| {}).await;
     let r = s.call("files_download", json!({"file_id": FILE_ID})).await;
@@ -486,9 +486,13 @@ async fn downloads_inline_small_text_attach_small_binaries_and_save_large_files(
     );
     let r = s.call("files_download", json!({"file_id": FILE_ID})).await;
     assert_eq!(r.is_error, Some(false));
-    assert!(
-        r.content.iter().any(|c| c.as_resource().is_some()),
-        "binary comes back as a resource"
+    // This client speaks MCP 2025-11-25, which has resource links: the bytes stay on the
+    // server until it reads mistral://files/{id}/content.
+    let link = r.content.iter().find_map(|c| c.as_resource_link());
+    assert_eq!(
+        link.map(|l| l.uri.clone()),
+        Some(format!("mistral://files/{FILE_ID}/content")),
+        "binary comes back as a resource link"
     );
 
     let big = vec![b'x'; 300 * 1024];

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::localfs::LoadedFile;
 use crate::mistral::{FormField, RequestBody, UpstreamRequest};
 use crate::tool::{
-    CallContext, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry, send_page,
+    CallContext, OpEntry, OpSpec, Operation, ToolError, ToolOutput, build_request, entry,
+    file_content_link, file_content_uri, send_page,
 };
 
 pub fn entries() -> Vec<OpEntry> {
@@ -144,10 +145,25 @@ impl Operation for DownloadFile {
                 meta["encoding"] = json!("utf-8");
                 Ok(ToolOutput::json(meta).with_summary(text.to_string()))
             }
+            Err(_) if ctx.resource_links => {
+                let uri = file_content_uri(&self.file_id);
+                meta["returned_as"] = json!("resource link");
+                meta["uri"] = json!(uri);
+                let mut out = ToolOutput::json(meta).with_summary(format!(
+                    "File {} ({size} bytes, {content_type}) is binary: read the linked resource {uri} to get its bytes.",
+                    self.file_id
+                ));
+                out.extra.push(file_content_link(
+                    &self.file_id,
+                    &self.file_id,
+                    Some(&content_type),
+                ));
+                Ok(out)
+            }
             Err(_) => {
                 let blob = base64::engine::general_purpose::STANDARD.encode(&bytes);
                 let resource = ResourceContents::BlobResourceContents {
-                    uri: format!("mistral://files/{}/content", self.file_id),
+                    uri: file_content_uri(&self.file_id),
                     mime_type: Some(content_type.clone()),
                     blob,
                     meta: None,

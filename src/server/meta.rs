@@ -251,7 +251,7 @@ impl McpServer {
             .collect()
     }
 
-    fn is_listed(&self, name: &str) -> bool {
+    pub(super) fn is_listed(&self, name: &str) -> bool {
         self.listed_tools().iter().any(|t| t.name == name)
     }
 

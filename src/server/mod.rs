@@ -8,15 +8,21 @@
 //! Two error channels: a bad argument or a failed upstream call is a tool result with
 //! `isError` and an actionable message; an unknown tool name is a JSON-RPC error.
 
+mod complete;
 mod meta;
+mod prompts;
+mod resources;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -29,7 +35,7 @@ use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
 use crate::search::{SearchDoc, SearchIndex, Weights};
 use crate::tool::compact::{self, ResultPolicy};
-use crate::tool::{CallContext, ProgressSink, ToolError, select};
+use crate::tool::{CallContext, ProgressSink, ToolError, ToolOutput, select};
 
 pub use meta::{META_CALL, META_DESCRIBE, META_SEARCH};
 
@@ -48,6 +54,7 @@ struct Shared {
     max_result_tokens: usize,
     client: Arc<MistralClient>,
     files: Arc<LocalFiles>,
+    completions: complete::CompletionCache,
 }
 
 /// The mistral-mcp MCP server.
@@ -104,6 +111,7 @@ impl McpServer {
                 max_result_tokens: config.tools.max_result_tokens,
                 client,
                 files,
+                completions: complete::CompletionCache::default(),
             }),
         })
     }
@@ -151,6 +159,7 @@ impl McpServer {
             cancel,
             progress: None,
             deadline: None,
+            resource_links: false,
         }
     }
 
@@ -179,15 +188,34 @@ impl McpServer {
         Some(self.run_tool(tool, args, ctx, caller).await)
     }
 
-    /// The one path every operation tool call takes: the caller's grant, their Mistral
-    /// key, the time budget, the log line and the metrics.
+    /// Runs an operation tool for a `tools/call`: [`Self::execute`], with a failure as an
+    /// `isError` result.
     async fn run_tool(
+        &self,
+        tool: &ToolDef,
+        args: JsonObject,
+        ctx: CallContext,
+        caller: &Caller,
+    ) -> CallToolResult {
+        let mut result = self
+            .execute(tool, args, ctx, caller)
+            .await
+            .unwrap_or_else(ToolError::into_result);
+        // Every byte of a result may come from upstream: the one exit is scrubbed whole.
+        crate::redact::scrub_result(&mut result);
+        result
+    }
+
+    /// The one path every operation call takes, from `tools/call`, resources and
+    /// completions alike: the caller's grant, their Mistral key, the time budget, the log
+    /// line and the metrics. The result is not yet scrubbed.
+    pub(crate) async fn execute(
         &self,
         tool: &ToolDef,
         mut args: JsonObject,
         mut ctx: CallContext,
         caller: &Caller,
-    ) -> CallToolResult {
+    ) -> Result<CallToolResult, ToolError> {
         let started = Instant::now();
         // `select` is ours, not the operation's: taken out before its arguments are parsed.
         let taken = if tool.takes_select() {
@@ -220,12 +248,16 @@ impl McpServer {
                 // `checked_add`: a huge configured budget means no deadline, not a panic.
                 ctx.deadline = tokio::time::Instant::now().checked_add(budget);
                 let template_args = tool.summary.is_some().then(|| args.clone());
+                let links = ctx.resource_links;
                 match tokio::time::timeout(budget, tool.op.invoke(args, ctx)).await {
                     Ok(Ok(mut output)) => {
                         if output.summary.is_none()
                             && let Some(args) = &template_args
                         {
                             output.summary = tool.summarize(&output.structured, args);
+                        }
+                        if links {
+                            add_file_links(&mut output, &tool.file_links);
                         }
                         Ok(output)
                     }
@@ -258,19 +290,15 @@ impl McpServer {
         crate::metrics::tool_call(&tool.name, kind, elapsed);
         let principal = principal.as_deref().unwrap_or("local");
         let request_id = request_id.as_deref().unwrap_or("-");
-        let mut result = match outcome {
-            Ok(output) => {
+        match &outcome {
+            Ok(_) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call");
-                output
             }
-            Err(err) => {
+            Err(_) => {
                 tracing::info!(tool = %tool.name, elapsed_ms, outcome = kind, principal, request_id, "tool call failed");
-                err.into_result()
             }
-        };
-        // Every byte of a result may come from upstream: the one exit is scrubbed whole.
-        crate::redact::scrub_result(&mut result);
-        result
+        }
+        outcome
     }
 }
 
@@ -295,6 +323,16 @@ fn caller(context: &RequestContext<RoleServer>) -> Caller {
     }
 }
 
+/// A resource link beside the result for each named field that holds a file id.
+fn add_file_links(output: &mut ToolOutput, fields: &[String]) {
+    for field in fields {
+        if let Some(id) = output.structured.get(field).and_then(|v| v.as_str()) {
+            let link = crate::tool::file_content_link(id, &format!("{field} {id}"), None);
+            output.extra.push(link);
+        }
+    }
+}
+
 fn search_doc(t: &ToolDef) -> SearchDoc {
     SearchDoc {
         id: t.spec().id.to_string(),
@@ -308,6 +346,9 @@ fn search_doc(t: &ToolDef) -> SearchDoc {
         examples: t.examples.clone(),
     }
 }
+
+/// How long a client may reuse `tools/list`, in ms.
+const TOOLS_TTL_MS: u64 = 300_000;
 
 /// The toolset that needs the organization's admin key.
 const ADMIN_TOOLSET: &str = "admin";
@@ -328,7 +369,13 @@ impl ServerHandler for McpServer {
             ToolMode::All => INSTRUCTIONS_ALL,
             ToolMode::Dynamic => INSTRUCTIONS_DYNAMIC,
         };
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_completions()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 "mistral-mcp",
                 env!("CARGO_PKG_VERSION"),
@@ -352,7 +399,77 @@ impl ServerHandler for McpServer {
                 .collect(),
             _ => (*self.shared.listed).clone(),
         };
-        Ok(ListToolsResult::with_all_items(tools))
+        // The list changes only with the server's configuration and the caller's grant.
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(TOOLS_TTL_MS)
+            .with_cache_scope(CacheScope::Private))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        self.list_resources_for(cursor, self.context_for(&context), &caller(&context))
+            .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(self.resource_templates_for(&caller(&context)))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        self.read_resource_for(&request.uri, self.context_for(&context), &caller(&context))
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(self.list_prompts_for(&caller(&context)))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let arguments: HashMap<String, String> = request
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect();
+        self.get_prompt_for(&request.name, &arguments, &caller(&context))
+            .map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        Ok(self
+            .complete_for(&request, self.context_for(&context), &caller(&context))
+            .await)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -367,17 +484,11 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let progress = context
+        let mut ctx = self.context_for(&context);
+        ctx.progress = context
             .meta
             .get_progress_token()
             .map(|token| ProgressSink::new(context.peer.clone(), token));
-        let ctx = CallContext {
-            client: self.shared.client.clone(),
-            files: self.shared.files.clone(),
-            cancel: context.ct.clone(),
-            progress,
-            deadline: None,
-        };
         let name = request.name.as_ref();
         let args = request.arguments.unwrap_or_default();
         match self.call_as(name, args, ctx, &caller(&context)).await {
@@ -388,6 +499,20 @@ impl ServerHandler for McpServer {
 }
 
 impl McpServer {
+    /// A call context for one MCP request: its cancellation, no progress.
+    fn context_for(&self, context: &RequestContext<RoleServer>) -> CallContext {
+        CallContext {
+            client: self.shared.client.clone(),
+            files: self.shared.files.clone(),
+            cancel: context.ct.clone(),
+            progress: None,
+            deadline: None,
+            resource_links: context
+                .protocol_version()
+                .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2025_06_18),
+        }
+    }
+
     fn unknown_tool(&self, name: &str) -> McpError {
         McpError::invalid_params(self.unavailable(name), None)
     }

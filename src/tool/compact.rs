@@ -408,17 +408,45 @@ fn render_list(
     let mut budget = TEXT_BUDGET_CHARS;
     let (mut cut, mut unshown) = (0usize, 0usize);
     for (key, rows) in &order {
-        if let Some(g) = group {
-            out.push_str(&format!("{g} = {key} ({}):\n", rows.len()));
-        }
-        for o in rows {
-            let row: Vec<String> = columns
+        let cells_of = |o: &Map<String, Value>| -> Vec<String> {
+            columns
                 .iter()
                 .map(|c| {
                     let keep = opts.selected.is_some() || is_identifying(c);
                     lookup(o, c).map_or_else(|| "-".to_string(), |v| cell(v, keep))
                 })
-                .collect();
+                .collect()
+        };
+        let table: Vec<Vec<String>> = rows.iter().map(|o| cells_of(o)).collect();
+        // A file extension every row of a column shares is said once: names stay whole.
+        let extensions: Vec<Option<String>> = (0..columns.len())
+            .map(|i| {
+                (columns[i] != "id")
+                    .then(|| shared_extension(table.iter().map(|r| r[i].as_str())))
+                    .flatten()
+            })
+            .collect();
+        let said: Vec<String> = columns
+            .iter()
+            .zip(&extensions)
+            .filter_map(|(c, e)| e.as_ref().map(|e| format!("every {c} ends in {e}")))
+            .collect();
+        let said = if said.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", said.join(", "))
+        };
+        if let Some(g) = group {
+            out.push_str(&format!("{g} = {key} ({}){said}:\n", rows.len()));
+        } else if !said.is_empty() {
+            out.push_str(&format!("({})\n", &said[2..]));
+        }
+        for (o, mut row) in rows.iter().zip(table) {
+            for (cell, ext) in row.iter_mut().zip(&extensions) {
+                if let Some(e) = ext {
+                    cell.truncate(cell.len() - e.len());
+                }
+            }
             out.push_str(&row.join(" | "));
             out.push('\n');
             let Some(text) = text_key.and_then(|k| o.get(k)).and_then(text_of) else {
@@ -479,6 +507,29 @@ fn render_list(
             ));
         }
     }
+}
+
+/// The file extension (`.jsonl`) every cell ends in, when there are at least three cells,
+/// each with a name before it.
+fn shared_extension<'c>(mut cells: impl Iterator<Item = &'c str>) -> Option<String> {
+    let first = cells.next()?;
+    let dot = first.rfind('.')?;
+    let ext = &first[dot..];
+    let plausible = (2..=7).contains(&ext.len())
+        && dot > 0
+        && ext[1..].chars().all(|c| c.is_ascii_alphanumeric())
+        && ext[1..].chars().any(|c| c.is_ascii_alphabetic());
+    if !plausible {
+        return None;
+    }
+    let mut count = 1;
+    for c in cells {
+        if !(c.len() > ext.len() && c.ends_with(ext)) {
+            return None;
+        }
+        count += 1;
+    }
+    (count >= 3).then(|| ext.to_string())
 }
 
 /// ` (with `page` or `pages` to take a range)` when the tool has such arguments.
@@ -748,6 +799,30 @@ mod tests {
         assert!(text.contains("Same in every item: purpose=batch"), "{text}");
         assert!(text.contains("sample_type"), "{text}");
         assert!(text.contains("object: list"), "{text}");
+    }
+
+    #[test]
+    fn a_shared_file_extension_is_said_once() {
+        let names = ["a.jsonl", "b.jsonl", "c.jsonl"];
+        assert_eq!(
+            shared_extension(names.into_iter()).as_deref(),
+            Some(".jsonl")
+        );
+        // Too few rows, a cell that is only the extension, mixed or implausible extensions.
+        assert_eq!(shared_extension(["a.pdf", "b.pdf"].into_iter()), None);
+        assert_eq!(
+            shared_extension(["a.pdf", ".pdf", "c.pdf"].into_iter()),
+            None
+        );
+        assert_eq!(
+            shared_extension(["a.pdf", "b.txt", "c.pdf"].into_iter()),
+            None
+        );
+        assert_eq!(shared_extension(["v1.2", "v3.2", "v4.2"].into_iter()), None);
+        assert_eq!(
+            shared_extension(["x.a b", "y.a b", "z.a b"].into_iter()),
+            None
+        );
     }
 
     #[test]

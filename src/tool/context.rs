@@ -35,6 +35,9 @@ pub struct CallContext {
     /// When the server's per-call time budget runs out; waits end before it with the
     /// last state instead of being cut off with an error.
     pub deadline: Option<tokio::time::Instant>,
+    /// The client reads resource links (MCP 2025-06-18 and later): a large artifact is
+    /// named by a `mistral://` link it can read when it wants, not inlined.
+    pub resource_links: bool,
 }
 
 impl CallContext {

@@ -2,7 +2,7 @@
 //! an optional readable summary, extra content blocks, notices from Mistral's headers, and
 //! `next_page` arguments for paged lists.
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Resource};
 use serde_json::{Value, json};
 
 use super::context::CallContext;
@@ -179,6 +179,21 @@ fn object_root(value: Value) -> Value {
         Value::Array(items) => json!({ "data": items }),
         other => json!({ "value": other }),
     }
+}
+
+/// The `mistral://` URI of an uploaded file's content, which `resources/read` serves.
+pub fn file_content_uri(file_id: &str) -> String {
+    format!("mistral://files/{file_id}/content")
+}
+
+/// A resource link to an uploaded file's content: a result names the file instead of
+/// inlining it, and the client reads it when it wants it.
+pub fn file_content_link(file_id: &str, name: &str, mime: Option<&str>) -> ContentBlock {
+    let mut resource = Resource::new(file_content_uri(file_id), name);
+    if let Some(m) = mime {
+        resource = resource.with_mime_type(m);
+    }
+    ContentBlock::resource_link(resource)
 }
 
 #[cfg(test)]
