@@ -97,6 +97,35 @@ async def exercise(session: ClientSession, label: str) -> None:
     check(f"{label}: bad arguments give isError naming the field", is_error(r) and "model" in text_of(r), text_of(r))
     r = await session.call_tool("search_tools", {"query": "run OCR on an invoice PDF"})
     check(f"{label}: search_tools ranks OCR first", structured(r).get("results", [{}])[0].get("name") == "ocr_process", text_of(r))
+    await new_user_walkthrough(session, label)
+
+
+async def new_user_walkthrough(session: ClientSession, label: str) -> None:
+    """What a new user tries first: the models resource, the RAG prompt with completed
+    arguments, and models_list narrowed to the fields they want."""
+    from mcp import types
+
+    listed = await session.list_resources()
+    uris = [str(r.uri) for r in listed.resources]
+    check(f"{label}: resources/list names mistral://models", "mistral://models" in uris, str(uris))
+    read = await session.read_resource("mistral://models")
+    body = "".join(getattr(c, "text", "") for c in read.contents)
+    check(f"{label}: reading mistral://models lists the models", "mistral-small-latest" in body, body)
+
+    prompts = {p.name for p in (await session.list_prompts()).prompts}
+    check(f"{label}: prompts/list has rag_setup", "rag_setup" in prompts, str(prompts))
+    done = await session.complete(types.PromptReference(name="rag_setup"), {"name": "model", "value": "mistral-s"})
+    values = done.completion.values
+    check(f"{label}: completion offers the account's model", values == ["mistral-small-latest"], str(values))
+    prompt = await session.get_prompt("rag_setup", {"library": "Handbook", "documents": "/docs/a.pdf", "model": values[0] if values else ""})
+    steps = "".join(getattr(m.content, "text", "") for m in prompt.messages)
+    check(f"{label}: the RAG prompt plans the library, the uploads and the agent",
+          all(t in steps for t in ("libraries_create", "libraries_documents_upload", "agents_create", "mistral-small-latest")), steps)
+
+    r = await session.call_tool("models_list", {"select": ["data[].id"]})
+    data = structured(r).get("data", [])
+    check(f"{label}: models_list with select keeps only the ids",
+          not is_error(r) and data == [{"id": "mistral-small-latest"}], json.dumps(structured(r)))
 
 
 async def over_stdio(binary: str, env: dict, discover: bool) -> None:
