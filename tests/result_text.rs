@@ -264,6 +264,29 @@ async fn past_the_cap_the_result_says_what_to_narrow_and_holds_no_json() {
 }
 
 #[tokio::test]
+async fn the_cap_holds_for_compact_text_too() {
+    let fake = FakeMistral::start().await;
+    let s = server(&fake, ResultText::Compact, Some(1_000)).await;
+    let files = fixtures::all()
+        .into_iter()
+        .find(|f| f.tool == "files_list")
+        .unwrap();
+    let result = call_fixture(&s, &fake, &files, json!({})).await;
+    assert_eq!(result.is_error, Some(true), "{}", text(&result));
+    let message = text(&result);
+    assert!(
+        message.contains("over this server's limit of 1000"),
+        "{message}"
+    );
+    assert!(message.contains("`select`"), "{message}");
+    // No half table: not one row of the list made it into the text.
+    for id in files.ids().iter().take(5) {
+        assert!(!message.contains(id.as_str()), "{message}");
+    }
+    assert!(structured(&result).get("data").is_none());
+}
+
+#[tokio::test]
 async fn json_mode_restores_the_old_text() {
     let fake = FakeMistral::start().await;
     let s = server(&fake, ResultText::Json, None).await;
