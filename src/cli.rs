@@ -28,6 +28,8 @@ Environment:
   MISTRAL_MCP_ALLOWED_DIRS  directories local file paths may point into (':'-separated)
   MISTRAL_MCP_HTTP_TOKEN    one full-access bearer token for HTTP clients
   MISTRAL_MCP_TOKENS_FILE   TOML file of named, hashed HTTP tokens with limits and own keys
+  MISTRAL_MCP_STATE         memory (default) or redis: where rate limits, usage and budgets live
+  MISTRAL_MCP_STATE_URL     redis://[:password@]host:port/db shared by every replica (implies redis)
   RUST_LOG                  log filter, e.g. debug or mistral_mcp=debug (logs go to stderr)
 
 Precedence: command-line flags, then environment, then the config file, then defaults.";
@@ -79,6 +81,11 @@ pub struct GlobalArgs {
     /// Retries on 429, 5xx and connection errors (default 3).
     #[arg(long, global = true, value_name = "N")]
     pub max_retries: Option<u32>,
+    /// Where rate limits, usage and budgets are kept: `memory` (this process; the default)
+    /// or `redis` (shared by every replica; the URL comes from MISTRAL_MCP_STATE_URL or
+    /// [state] url, never the command line, since it may hold a password).
+    #[arg(long, global = true, value_enum)]
+    pub state: Option<crate::config::StateBackend>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -294,6 +301,7 @@ impl GlobalArgs {
             max_retries: self.max_retries,
             http_bind: None,
             allowed_hosts: Vec::new(),
+            state: self.state,
         }
     }
 }

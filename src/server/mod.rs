@@ -28,6 +28,7 @@ use crate::config::{CORE_TOOLSETS, Config, ResultText, ToolMode};
 use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
 use crate::search::{SearchDoc, SearchIndex, Weights};
+use crate::state::StateStore;
 use crate::tool::compact::{self, ResultPolicy};
 use crate::tool::{CallContext, ProgressSink, ToolError, select};
 
@@ -48,6 +49,7 @@ struct Shared {
     max_result_tokens: usize,
     client: Arc<MistralClient>,
     files: Arc<LocalFiles>,
+    state: StateStore,
 }
 
 /// The mistral-mcp MCP server.
@@ -104,8 +106,14 @@ impl McpServer {
                 max_result_tokens: config.tools.max_result_tokens,
                 client,
                 files,
+                state: StateStore::open(&config.state)?,
             }),
         })
+    }
+
+    /// Rate limits, usage, budgets and task records (see [`crate::state`]).
+    pub fn state(&self) -> &StateStore {
+        &self.shared.state
     }
 
     /// The tools `tools/list` returns.
@@ -210,10 +218,20 @@ impl McpServer {
             ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
         let budget = self.shared.call_budget;
-        let outcome = match (
-            caller.grant.as_ref().and_then(|g| g.refusal(tool)),
-            bad_select,
-        ) {
+        let refusal = caller.grant.as_ref().and_then(|g| g.refusal(tool));
+        // Daily budgets: checked (and the request counted) only for calls that would run.
+        let bad_select = match (&refusal, bad_select) {
+            (None, None) => crate::state::admit(
+                &self.shared.state,
+                principal.as_deref().unwrap_or("local"),
+                caller.grant.as_ref().map(|g| &g.budget),
+            )
+            .await
+            .err()
+            .map(ToolError::from),
+            (_, e) => e,
+        };
+        let outcome = match (refusal, bad_select) {
             (Some(why), _) => Err(ToolError::NotAllowed(why)),
             (None, Some(e)) => Err(e),
             (None, None) => {
@@ -248,6 +266,14 @@ impl McpServer {
             narrowing: &tool.narrowing,
             read_only: tool.spec().read_only(),
         };
+        if let Ok(o) = &outcome {
+            crate::state::record(
+                &self.shared.state,
+                principal.as_deref().unwrap_or("local"),
+                &o.structured,
+            )
+            .await;
+        }
         let outcome = outcome.and_then(|o| compact::finish(o, selection.as_deref(), &policy));
         let elapsed = started.elapsed();
         let elapsed_ms = elapsed.as_millis() as u64;

@@ -95,6 +95,7 @@ pub fn router(
     if cfg.allowed_hosts.iter().any(|h| h == "*") {
         config = config.disable_allowed_hosts();
     }
+    let state = server.state().clone();
     let sessions = Arc::new(LocalSessionManager::default());
     let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let mut mcp = axum::Router::new().nest_service("/mcp", service);
@@ -110,7 +111,7 @@ pub fn router(
             body::check_body,
         ))
         .layer(axum::middleware::from_fn(count_refusals));
-    let authenticator = Arc::new(Authenticator::new(tokens, oauth.clone()));
+    let authenticator = Arc::new(Authenticator::new(tokens, oauth.clone(), state.clone()));
     if authenticator.enabled() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(
             authenticator,
