@@ -46,6 +46,9 @@ pub struct Health {
     draining: AtomicBool,
     /// Present in OAuth mode: not ready until the issuer's signing keys are loaded.
     oauth: Option<OAuthValidator>,
+    /// Reported, not gating: with Redis down only limited and budgeted calls fail, and
+    /// taking every replica out of the balancer would fail all of them.
+    state: crate::state::StateStore,
 }
 
 impl Health {
@@ -148,8 +151,14 @@ async fn healthz() -> impl IntoResponse {
     )
 }
 
-/// Not ready while draining, so a load balancer stops sending new work here.
+/// Not ready while draining, so a load balancer stops sending new work here. `state` says
+/// whether the shared state store answers (`ok`, `unreachable`) or is in memory.
 async fn readyz(State(health): State<Arc<Health>>) -> Response {
+    let state = match health.state.kind() {
+        "memory" => "memory",
+        _ if health.state.ping().await.is_ok() => "ok",
+        _ => "unreachable",
+    };
     let not_ready = if health.draining.load(Ordering::SeqCst) {
         Some("draining")
     } else if health.oauth.as_ref().is_some_and(|o| !o.keys_loaded()) {
@@ -160,10 +169,12 @@ async fn readyz(State(health): State<Arc<Health>>) -> Response {
     match not_ready {
         Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "not_ready", "reason": reason})),
+            axum::Json(
+                serde_json::json!({"status": "not_ready", "reason": reason, "state": state}),
+            ),
         )
             .into_response(),
-        None => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        None => axum::Json(serde_json::json!({"status": "ready", "state": state})).into_response(),
     }
 }
 
@@ -267,6 +278,7 @@ pub async fn serve(
     let health = Arc::new(Health {
         draining: AtomicBool::new(false),
         oauth: oauth.clone(),
+        state: server.state().clone(),
     });
     let mcp_cancel = CancellationToken::new();
     let token_count = tokens.len();
