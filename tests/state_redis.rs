@@ -5,6 +5,7 @@
 //! Needs `MISTRAL_MCP_TEST_REDIS_URL` (scripts/test starts a throwaway redis-server and sets
 //! it); without it every test here says loudly that it was skipped. The outage test starts
 //! its own redis-server on a free port, so it can stop it without touching the shared one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
