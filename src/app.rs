@@ -213,6 +213,8 @@ fn token_command(cmd: TokenCommand) -> anyhow::Result<String> {
             toolsets,
             read_only,
             rate_limit_per_minute,
+            max_tokens_per_day,
+            max_requests_per_day,
             mistral_api_key_file,
         } => {
             let token = new_token();
@@ -230,6 +232,12 @@ fn token_command(cmd: TokenCommand) -> anyhow::Result<String> {
             }
             if let Some(n) = rate_limit_per_minute {
                 entry.push_str(&format!("rate_limit_per_minute = {n}\n"));
+            }
+            if let Some(n) = max_tokens_per_day {
+                entry.push_str(&format!("max_tokens_per_day = {n}\n"));
+            }
+            if let Some(n) = max_requests_per_day {
+                entry.push_str(&format!("max_requests_per_day = {n}\n"));
             }
             if let Some(path) = mistral_api_key_file {
                 entry.push_str(&format!(

@@ -245,6 +245,12 @@ pub enum TokenCommand {
         /// Requests per minute (default: unlimited).
         #[arg(long, value_name = "N")]
         rate_limit_per_minute: Option<u32>,
+        /// Tokens per UTC day, as Mistral counts them (default: no budget).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_tokens_per_day: Option<u64>,
+        /// Tool calls that reach an operation, per UTC day (default: no budget).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_requests_per_day: Option<u64>,
         /// The token's own Mistral key, read from this file on the server.
         #[arg(long, value_name = "FILE")]
         mistral_api_key_file: Option<PathBuf>,
