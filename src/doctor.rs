@@ -7,9 +7,9 @@
 //! [`MistralClient`], with a short timeout and no retries, so auth and error mapping stay in
 //! one place), the proxy in the environment, whether the state store answers (Redis, one
 //! PING), the allowed directories, and the MCP client config files that should start this
-//! binary. Each check is a plain function returning [`Finding`]s; [`CHECKS`] lists them in the order they are shown. Doctor never changes
-//! anything, except a probe file created and removed at once to test that an allowed
-//! directory is writable.
+//! binary. Each check is a plain function returning [`Finding`]s; [`CHECKS`] lists them in
+//! the order they are shown. Doctor never changes anything, except a probe file created and
+//! removed at once to test that an allowed directory is writable.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
