@@ -121,7 +121,12 @@ impl StateStore {
 
     /// Writes a task record unless the stored one is already terminal (a finished task
     /// never goes back to running, whichever replica writes last). Returns whether it wrote.
-    /// The record expires `ttl` after this write.
+    /// The record expires `ttl` after this write (each write restarts it).
+    ///
+    /// For MCP tasks: the server's store is `McpServer::state()`. `id` is the task id as
+    /// given to the client (ids share one namespace per store); `record_json` is opaque
+    /// here. With Redis the check and the write are one Lua script; in memory, one mutex.
+    /// Errors are [`StateError::Unavailable`] when Redis does not answer within 1 s.
     pub async fn task_save(
         &self,
         id: &str,
