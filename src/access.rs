@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::catalog::ToolDef;
 use crate::config::{HttpConfig, read_key_file};
+use crate::state::Budget;
 
 /// What one authenticated caller may do. Cheap to clone behind an `Arc`.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Grant {
     pub mistral_api_key: Option<SecretString>,
     /// Requests per minute this caller may make to `/mcp`; `None` means unlimited.
     pub rate_limit_per_minute: Option<u32>,
+    /// Tokens and tool calls per UTC day; checked before each operation runs.
+    pub budget: Budget,
 }
 
 impl Grant {
@@ -43,6 +46,7 @@ impl Grant {
             read_only: false,
             mistral_api_key: None,
             rate_limit_per_minute: None,
+            budget: Budget::default(),
         }
     }
 
@@ -191,6 +195,12 @@ pub fn static_tokens(http: &HttpConfig) -> anyhow::Result<Vec<StaticToken>> {
                 "token {name:?}: rate_limit_per_minute must be at least 1 (leave it out for no limit)"
             );
         }
+        if e.max_tokens_per_day == Some(0) || e.max_requests_per_day == Some(0) {
+            bail!(
+                "token {name:?}: max_tokens_per_day and max_requests_per_day must be at least 1 \
+                 (leave them out for no budget)"
+            );
+        }
         tokens.push(StaticToken {
             hash,
             grant: Arc::new(Grant {
@@ -202,6 +212,10 @@ pub fn static_tokens(http: &HttpConfig) -> anyhow::Result<Vec<StaticToken>> {
                 read_only: e.read_only,
                 mistral_api_key,
                 rate_limit_per_minute: e.rate_limit_per_minute,
+                budget: Budget {
+                    max_tokens_per_day: e.max_tokens_per_day,
+                    max_requests_per_day: e.max_requests_per_day,
+                },
             }),
         });
     }
@@ -258,7 +272,7 @@ mod tests {
         let t = tokens(
             &[(env::TOKENS_FILE, path.as_str()), (env::HTTP_TOKEN, "plain")],
             Some(&format!(
-                "[[http.tokens]]\nname = \"ops\"\nhash = \"{hash_a}\"\ntoolsets = [\"models\"]\nrate_limit_per_minute = 5\n"
+                "[[http.tokens]]\nname = \"ops\"\nhash = \"{hash_a}\"\ntoolsets = [\"models\"]\nrate_limit_per_minute = 5\nmax_tokens_per_day = 100000\nmax_requests_per_day = 500\n"
             )),
         )
         .unwrap();
@@ -273,6 +287,14 @@ mod tests {
             "team-mistral-key"
         );
         assert_eq!(t[1].grant.rate_limit_per_minute, Some(5));
+        assert_eq!(
+            t[1].grant.budget,
+            Budget {
+                max_tokens_per_day: Some(100_000),
+                max_requests_per_day: Some(500)
+            }
+        );
+        assert_eq!(t[2].grant.budget, Budget::default());
         assert!(!format!("{t:?}").contains("team-mistral-key"));
     }
 
@@ -289,6 +311,9 @@ mod tests {
         assert!(format!("{:#}", tokens(&[], Some(plain)).unwrap_err()).contains("sha256:"));
         let zero =
             format!("[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\nrate_limit_per_minute = 0\n");
+        assert!(format!("{:#}", tokens(&[], Some(&zero)).unwrap_err()).contains("at least 1"));
+        let zero =
+            format!("[[http.tokens]]\nname = \"a\"\nhash = \"{h}\"\nmax_tokens_per_day = 0\n");
         assert!(format!("{:#}", tokens(&[], Some(&zero)).unwrap_err()).contains("at least 1"));
     }
 

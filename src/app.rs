@@ -117,6 +117,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print(&msg)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Usage { days, json }) => {
+            let (config, _) = load_config(&overrides)?;
+            print(&usage_command(&config, days, json).await?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Doctor { json }) => {
             let (report, code) = crate::doctor::run(overrides, json).await?;
             print(&report)?;
@@ -166,6 +171,18 @@ async fn serve(
         crate::redact::register(key);
     }
     let server = build_server(&config)?;
+    // Start even when Redis is down (it may come up later); say so before serving.
+    let state = server.state();
+    if state.kind() == "redis" {
+        match state.ping().await {
+            Ok(()) => tracing::info!(store = %state.describe(), "shared state store reachable"),
+            Err(e) => tracing::warn!(
+                store = %state.describe(),
+                error = %e,
+                "shared state store unreachable; starting anyway: calls with a rate limit or a daily budget are refused until it answers"
+            ),
+        }
+    }
     if config.upstream.api_key.is_none() {
         tracing::warn!(
             "no Mistral API key configured: tools are listed, but every call will explain how to set MISTRAL_API_KEY"
@@ -196,6 +213,8 @@ fn token_command(cmd: TokenCommand) -> anyhow::Result<String> {
             toolsets,
             read_only,
             rate_limit_per_minute,
+            max_tokens_per_day,
+            max_requests_per_day,
             mistral_api_key_file,
         } => {
             let token = new_token();
@@ -214,6 +233,12 @@ fn token_command(cmd: TokenCommand) -> anyhow::Result<String> {
             if let Some(n) = rate_limit_per_minute {
                 entry.push_str(&format!("rate_limit_per_minute = {n}\n"));
             }
+            if let Some(n) = max_tokens_per_day {
+                entry.push_str(&format!("max_tokens_per_day = {n}\n"));
+            }
+            if let Some(n) = max_requests_per_day {
+                entry.push_str(&format!("max_requests_per_day = {n}\n"));
+            }
             if let Some(path) = mistral_api_key_file {
                 entry.push_str(&format!(
                     "mistral_api_key_file = {}\n",
@@ -226,6 +251,64 @@ fn token_command(cmd: TokenCommand) -> anyhow::Result<String> {
             ))
         }
     }
+}
+
+/// The `usage` report: a table, or JSON.
+async fn usage_command(config: &Config, days: u64, json: bool) -> anyhow::Result<String> {
+    let store = crate::state::StateStore::open(&config.state)?;
+    if store.kind() == "memory" {
+        anyhow::bail!(
+            "the state backend is `memory`, so usage is counted inside each running server process \
+             and cannot be read from here. Read mistral_mcp_usage_tokens_total{{principal,model,kind}} \
+             on a running server's /metrics, or set [state] backend = \"redis\" (or \
+             MISTRAL_MCP_STATE_URL) for the servers and this command, so every replica records \
+             usage where `mistral-mcp usage` can read it"
+        );
+    }
+    let rows = crate::state::usage_of(&store, days)
+        .await
+        .with_context(|| format!("reading usage from {}", store.describe()))?;
+    if json {
+        return Ok(serde_json::to_string_pretty(
+            &json!({ "store": store.describe(), "rows": rows }),
+        )?);
+    }
+    let first = crate::state::today();
+    if rows.is_empty() {
+        return Ok(format!(
+            "No usage recorded in {} for {} (UTC){}.",
+            store.describe(),
+            first,
+            if days > 1 { " or the days before" } else { "" }
+        ));
+    }
+    let mut lines = vec![format!(
+        "{:<10}  {:<20} {:<32} {:>9} {:>12} {:>12} {:>12}",
+        "DAY (UTC)", "PRINCIPAL", "MODEL", "REQUESTS", "PROMPT", "COMPLETION", "TOTAL"
+    )];
+    for r in &rows {
+        let model = if r.model == "*" {
+            "(all)"
+        } else {
+            r.model.as_str()
+        };
+        lines.push(format!(
+            "{:<10}  {:<20} {:<32} {:>9} {:>12} {:>12} {:>12}",
+            r.day,
+            r.principal,
+            model,
+            r.requests,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.total_tokens
+        ));
+    }
+    lines.push(format!(
+        "\nFrom {}. (all): every tool call that reached an operation and all its tokens; per model: \
+         calls that reported tokens. Budgets reset at 00:00 UTC.",
+        store.describe()
+    ));
+    Ok(lines.join("\n"))
 }
 
 fn toml_string(s: &str) -> String {

@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `tools`, `search`, `call`, `token`, `doctor`
-//! and `install`/`uninstall`.
+//! The command line: `serve` (the default), `tools`, `search`, `call`, `token`, `usage`,
+//! `doctor` and `install`/`uninstall`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ Quick start:
   mistral-mcp call models_list --args '{}'        run one tool and print its result
   mistral-mcp doctor                              check config, key, network and MCP clients
   mistral-mcp token new --name ci --read-only     issue an HTTP token (the config keeps its hash)
+  mistral-mcp usage                               tokens and requests per credential today (Redis state)
   mistral-mcp install claude-desktop              add this binary to a client's MCP config
 
 Environment:
@@ -28,6 +29,8 @@ Environment:
   MISTRAL_MCP_ALLOWED_DIRS  directories local file paths may point into (':'-separated)
   MISTRAL_MCP_HTTP_TOKEN    one full-access bearer token for HTTP clients
   MISTRAL_MCP_TOKENS_FILE   TOML file of named, hashed HTTP tokens with limits and own keys
+  MISTRAL_MCP_STATE         memory (default) or redis: where rate limits, usage and budgets live
+  MISTRAL_MCP_STATE_URL     redis://[:password@]host:port/db shared by every replica (implies redis)
   RUST_LOG                  log filter, e.g. debug or mistral_mcp=debug (logs go to stderr)
 
 Precedence: command-line flags, then environment, then the config file, then defaults.";
@@ -79,6 +82,11 @@ pub struct GlobalArgs {
     /// Retries on 429, 5xx and connection errors (default 3).
     #[arg(long, global = true, value_name = "N")]
     pub max_retries: Option<u32>,
+    /// Where rate limits, usage and budgets are kept: `memory` (this process; the default)
+    /// or `redis` (shared by every replica; the URL comes from MISTRAL_MCP_STATE_URL or
+    /// [state] url, never the command line, since it may hold a password).
+    #[arg(long, global = true, value_enum)]
+    pub state: Option<crate::config::StateBackend>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -124,6 +132,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Tokens and requests per credential and model for today (UTC), from the shared state
+    /// store (Redis).
+    #[command(after_help = USAGE_HELP)]
+    Usage {
+        /// Show this many UTC days, today first. Counters are kept two days, so 2 adds
+        /// yesterday and more shows nothing older.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        days: u64,
+        /// Print JSON (`{"store": .., "rows": [..]}`) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add this binary to an MCP client's configuration (one entry; the rest is kept).
     #[command(after_help = INSTALL_HELP)]
     Install(InstallArgs),
@@ -141,6 +161,23 @@ Examples:
   mistral-mcp doctor                                  check what the server would use
   MISTRAL_API_KEY=... mistral-mcp doctor              check a key before putting it in a client
   mistral-mcp --config ~/.config/mistral-mcp.toml doctor --json   for scripts and CI";
+
+const USAGE_HELP: &str = "\
+Reads the counters the servers write to the state store named by the configuration
+([state] in the config file, or MISTRAL_MCP_STATE_URL), so it sees every replica that shares
+that Redis. One row per credential for the whole day (model `*`: every tool call that reached
+an operation, and all tokens), then one per model it used (calls that reported tokens).
+Tokens are Mistral's own `usage` counts (prompt, completion, total). Days are UTC; the
+budgets (max_tokens_per_day, max_requests_per_day) reset at 00:00 UTC.
+
+With the default memory backend there is nothing to read from here: each server process
+counts in its own memory. Read mistral_mcp_usage_tokens_total{principal,model,kind} on a
+running server's /metrics instead, or configure [state] backend = \"redis\".
+
+Examples:
+  MISTRAL_MCP_STATE_URL=redis://127.0.0.1:6379/0 mistral-mcp usage
+  mistral-mcp --config /etc/mistral-mcp/config.toml usage --days 2
+  mistral-mcp usage --json | jq '.rows[] | select(.model == \"*\")'";
 
 const INSTALL_HELP: &str = "\
 Examples:
@@ -208,6 +245,12 @@ pub enum TokenCommand {
         /// Requests per minute (default: unlimited).
         #[arg(long, value_name = "N")]
         rate_limit_per_minute: Option<u32>,
+        /// Tokens per UTC day, as Mistral counts them (default: no budget).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_tokens_per_day: Option<u64>,
+        /// Tool calls that reach an operation, per UTC day (default: no budget).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_requests_per_day: Option<u64>,
         /// The token's own Mistral key, read from this file on the server.
         #[arg(long, value_name = "FILE")]
         mistral_api_key_file: Option<PathBuf>,
@@ -294,6 +337,7 @@ impl GlobalArgs {
             max_retries: self.max_retries,
             http_bind: None,
             allowed_hosts: Vec::new(),
+            state: self.state,
         }
     }
 }

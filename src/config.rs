@@ -33,6 +33,8 @@ pub mod env {
     pub const ALLOWED_DIRS: &str = "MISTRAL_MCP_ALLOWED_DIRS";
     pub const HTTP_TOKEN: &str = "MISTRAL_MCP_HTTP_TOKEN";
     pub const TOKENS_FILE: &str = "MISTRAL_MCP_TOKENS_FILE";
+    pub const STATE: &str = "MISTRAL_MCP_STATE";
+    pub const STATE_URL: &str = "MISTRAL_MCP_STATE_URL";
 }
 
 /// Which tools `tools/list` shows. Whatever is listed, every exposed tool stays reachable
@@ -74,6 +76,31 @@ pub struct FileConfig {
     pub files: FilesSection,
     #[serde(default)]
     pub http: HttpSection,
+    #[serde(default)]
+    pub state: StateSection,
+}
+
+/// Where rate-limit buckets, usage counters and task records live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    /// In this process's memory: each replica counts on its own, and a restart forgets.
+    #[default]
+    Memory,
+    /// A Redis server shared by every replica: one limit and one budget per credential.
+    Redis,
+}
+
+/// `[state]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSection {
+    pub backend: Option<StateBackend>,
+    /// `redis://[:password@]host:port/db` (or `rediss://`); may hold a password, so it is
+    /// read from the file or the environment, never from the command line.
+    pub url: Option<SecretString>,
+    /// Prefix of every key written, so deployments can share one Redis.
+    pub key_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,6 +203,10 @@ pub struct TokenEntry {
     #[serde(default)]
     pub read_only: bool,
     pub rate_limit_per_minute: Option<u32>,
+    /// Tokens (prompt plus completion, as Mistral reports them) per UTC day.
+    pub max_tokens_per_day: Option<u64>,
+    /// Tool calls that reach an operation, per UTC day.
+    pub max_requests_per_day: Option<u64>,
     /// This token's own Mistral key, so each team or client spends its own.
     pub mistral_api_key_file: Option<PathBuf>,
     pub mistral_api_key: Option<SecretString>,
@@ -206,6 +237,9 @@ pub struct OAuthConfig {
     pub leeway_secs: Option<u64>,
     /// Per subject, copied into every grant.
     pub rate_limit_per_minute: Option<u32>,
+    /// Per subject and UTC day, copied into every grant, like the rate limit.
+    pub max_tokens_per_day: Option<u64>,
+    pub max_requests_per_day: Option<u64>,
     /// Scope name -> what a token carrying it may do. Scopes not listed grant nothing.
     #[serde(default)]
     pub scopes: BTreeMap<String, ScopeGrant>,
@@ -326,6 +360,18 @@ pub struct HttpConfig {
     pub max_connections_per_peer: usize,
 }
 
+/// Where shared state lives (see `crate::state`).
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    pub backend: StateBackend,
+    /// Set when the backend is Redis.
+    pub url: Option<SecretString>,
+    pub key_prefix: String,
+}
+
+/// The Redis URL used when `backend = "redis"` names none.
+pub const DEFAULT_STATE_URL: &str = "redis://127.0.0.1:6379/0";
+
 /// The resolved configuration every part of the server reads.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -333,6 +379,7 @@ pub struct Config {
     pub tools: ToolsConfig,
     pub files: FilesConfig,
     pub http: HttpConfig,
+    pub state: StateConfig,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -351,6 +398,7 @@ pub struct Overrides {
     pub max_retries: Option<u32>,
     pub http_bind: Option<SocketAddr>,
     pub allowed_hosts: Vec<String>,
+    pub state: Option<StateBackend>,
 }
 
 /// Where to look things up; a trait-free seam so tests can load without touching the
@@ -502,13 +550,64 @@ impl Config {
             max_connections: h.max_connections.unwrap_or(512).max(1),
             max_connections_per_peer: h.max_connections_per_peer.unwrap_or(128).max(1),
         };
+        let state = resolve_state(file.state, o, env)?;
         Ok(Config {
             upstream,
             tools,
             files,
             http,
+            state,
         })
     }
+}
+
+/// Backend: `--state`, `MISTRAL_MCP_STATE`, `[state] backend`; a URL alone (from
+/// `MISTRAL_MCP_STATE_URL` or `[state] url`) means Redis.
+fn resolve_state(
+    s: StateSection,
+    o: &Overrides,
+    env: EnvLookup<'_>,
+) -> anyhow::Result<StateConfig> {
+    let named = match env(env::STATE).filter(|v| !v.trim().is_empty()) {
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "memory" => Some(StateBackend::Memory),
+            "redis" => Some(StateBackend::Redis),
+            other => bail!("{}={other:?}: use `memory` or `redis`", env::STATE),
+        },
+        None => None,
+    };
+    let url = env(env::STATE_URL)
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| SecretString::from(u.trim().to_string()))
+        .or(s.url);
+    let backend = o.state.or(named).or(s.backend).unwrap_or(match url {
+        Some(_) => StateBackend::Redis,
+        None => StateBackend::Memory,
+    });
+    let url = match backend {
+        StateBackend::Memory => {
+            if url.is_some() && (o.state.is_some() || named.is_some() || s.backend.is_some()) {
+                bail!(
+                    "a state URL is set ({} or [state] url) but the state backend is `memory`: \
+                     set backend = \"redis\" to use it, or remove the URL",
+                    env::STATE_URL
+                );
+            }
+            None
+        }
+        StateBackend::Redis => {
+            Some(url.unwrap_or_else(|| SecretString::from(DEFAULT_STATE_URL.to_string())))
+        }
+    };
+    let key_prefix = s.key_prefix.unwrap_or_else(|| "mistral-mcp".to_string());
+    if key_prefix.is_empty() || key_prefix.contains(['*', '?', '[', ']', ' ']) {
+        bail!("[state] key_prefix {key_prefix:?} must be non-empty, without spaces or *?[]");
+    }
+    Ok(StateConfig {
+        backend,
+        url,
+        key_prefix,
+    })
 }
 
 /// The `[[http.tokens]]` entries followed by those of the tokens file, unchecked beyond
@@ -740,6 +839,63 @@ mod tests {
         assert_eq!(
             c.http.tokens[1].mistral_api_key_file.as_deref(),
             Some(Path::new("/k"))
+        );
+    }
+
+    #[test]
+    fn state_backend_from_flag_env_or_file() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.state.backend, StateBackend::Memory);
+        assert!(c.state.url.is_none());
+        assert_eq!(c.state.key_prefix, "mistral-mcp");
+        // A URL alone means Redis; a named backend without one gets the local default.
+        let c = load(&[(env::STATE_URL, "redis://:pw@10.0.0.5:6380/2")], None).unwrap();
+        assert_eq!(c.state.backend, StateBackend::Redis);
+        assert_eq!(
+            c.state.url.unwrap().expose_secret(),
+            "redis://:pw@10.0.0.5:6380/2"
+        );
+        let c = load(
+            &[],
+            Some("[state]\nbackend = \"redis\"\nkey_prefix = \"prod\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.state.url.unwrap().expose_secret(), DEFAULT_STATE_URL);
+        assert_eq!(c.state.key_prefix, "prod");
+        let c = load(
+            &[(env::STATE, "memory")],
+            Some("[state]\nbackend = \"redis\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.state.backend, StateBackend::Memory);
+        let o = Overrides {
+            state: Some(StateBackend::Redis),
+            ..Default::default()
+        };
+        let c =
+            Config::load_with(&o, &|k| (k == env::STATE).then(|| "memory".to_string())).unwrap();
+        assert_eq!(c.state.backend, StateBackend::Redis);
+        // Contradictions and typos say what to fix.
+        let err = load(
+            &[(env::STATE, "memory"), (env::STATE_URL, "redis://h/0")],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("backend = \"redis\""),
+            "{err:#}"
+        );
+        let err = load(&[(env::STATE, "etcd")], None).unwrap_err();
+        assert!(format!("{err:#}").contains("memory"), "{err:#}");
+        assert!(load(&[], Some("[state]\nbackend = \"etcd\"\n")).is_err());
+        let err = load(&[], Some("[state]\nurl_ = \"redis://h\"\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("url_"), "{err:#}");
+        assert!(
+            !format!(
+                "{:?}",
+                load(&[(env::STATE_URL, "redis://:hunter2@h/0")], None).unwrap()
+            )
+            .contains("hunter2")
         );
     }
 

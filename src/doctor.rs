@@ -5,11 +5,11 @@
 //! the API key comes from (never the key itself: at most its length and last 4
 //! characters), whether the key works (`GET /v1/models` through the ordinary
 //! [`MistralClient`], with a short timeout and no retries, so auth and error mapping stay in
-//! one place), the proxy in the environment, the allowed directories, and the MCP client
-//! config files that should start this binary. Each check is a plain function returning
-//! [`Finding`]s; [`CHECKS`] lists them in the order they are shown. Doctor never changes
-//! anything, except a probe file created and removed at once to test that an allowed
-//! directory is writable.
+//! one place), the proxy in the environment, whether the state store answers (Redis, one
+//! PING), the allowed directories, and the MCP client config files that should start this
+//! binary. Each check is a plain function returning [`Finding`]s; [`CHECKS`] lists them in
+//! the order they are shown. Doctor never changes anything, except a probe file created and
+//! removed at once to test that an allowed directory is writable.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -96,6 +96,7 @@ pub const CHECKS: &[Check] = &[
     Check::Sync(check_key_source),
     Check::Sync(check_proxy),
     Check::Async(check_key_works),
+    Check::Async(check_state),
     Check::Sync(check_allowed_dirs),
     Check::Sync(check_clients),
 ];
@@ -470,6 +471,58 @@ fn check_proxy(ctx: &Context) -> Vec<Finding> {
         ),
     };
     vec![Finding::new(C, Status::Ok, summary)]
+}
+
+fn check_state(ctx: &Context) -> BoxFuture<'_, Vec<Finding>> {
+    Box::pin(state_works(ctx))
+}
+
+/// Where rate limits, usage and budgets live; with Redis, one PING.
+async fn state_works(ctx: &Context) -> Vec<Finding> {
+    const C: &str = "state";
+    let Ok(config) = &ctx.config else {
+        return vec![Finding::new(
+            C,
+            Status::Skip,
+            "the configuration did not load",
+        )];
+    };
+    let store = match crate::state::StateStore::open(&config.state) {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![Finding::new(C, Status::Fail, format!("{e:#}")).fix(
+                "set [state] url or MISTRAL_MCP_STATE_URL to redis://[:password@]host:port/db",
+            )];
+        }
+    };
+    if store.kind() == "memory" {
+        return vec![Finding::new(
+            C,
+            Status::Ok,
+            "in memory: rate limits, usage and budgets are counted per process (one replica)",
+        )];
+    }
+    match store.ping().await {
+        Ok(()) => vec![Finding::new(
+            C,
+            Status::Ok,
+            format!(
+                "Redis at {} answers: replicas share limits and budgets",
+                store.describe()
+            ),
+        )],
+        Err(e) => vec![
+            Finding::new(
+                C,
+                Status::Fail,
+                format!("{} does not answer: {e}", store.describe()),
+            )
+            .fix(
+                "start Redis or fix [state] url / MISTRAL_MCP_STATE_URL; until it answers, \
+                 requests from credentials with a rate limit get 503 and budgeted calls fail",
+            ),
+        ],
+    }
 }
 
 fn check_key_works(ctx: &Context) -> BoxFuture<'_, Vec<Finding>> {

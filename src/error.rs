@@ -39,6 +39,12 @@ pub enum ToolError {
     /// The call ran past the server's per-call time budget.
     #[error("{0}")]
     OverBudget(String),
+    /// The caller's daily token or request budget is spent.
+    #[error("{0}")]
+    OverDailyBudget(String),
+    /// A check that must not be skipped (a daily budget) could not reach the state store.
+    #[error("{0}")]
+    StateUnavailable(String),
     #[error("Internal error in mistral-mcp: {0}. This is a bug; please report it.")]
     Internal(String),
 }
@@ -51,6 +57,8 @@ impl ToolError {
             Self::LocalFile(_) => "local_file",
             Self::NotAllowed(_) => "not_allowed",
             Self::OverBudget(_) => "over_budget",
+            Self::OverDailyBudget(_) => "over_daily_budget",
+            Self::StateUnavailable(_) => "state_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -70,6 +78,15 @@ impl ToolError {
         let mut result = CallToolResult::error(vec![ContentBlock::text(message)]);
         result.structured_content = Some(json!({ "error": error }));
         result
+    }
+}
+
+impl From<crate::state::Refusal> for ToolError {
+    fn from(r: crate::state::Refusal) -> Self {
+        match r {
+            crate::state::Refusal::OverBudget(m) => Self::OverDailyBudget(m),
+            crate::state::Refusal::Unavailable(m) => Self::StateUnavailable(m),
+        }
     }
 }
 

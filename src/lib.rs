@@ -28,6 +28,7 @@ pub mod redact;
 pub mod schema;
 pub mod search;
 pub mod server;
+pub mod state;
 pub mod telemetry;
 pub mod tool;
 pub mod transport;

@@ -1,5 +1,6 @@
 //! Process-wide Prometheus metrics: tool calls by tool and outcome, upstream latency and
-//! retries, requests the HTTP layer turned away and why. `/metrics` renders them.
+//! retries, requests the HTTP layer turned away and why, tokens used by credential and
+//! model, failures of the shared state store. `/metrics` renders them.
 //!
 //! Labels carry tool names, outcomes, credential names and status classes only: never a
 //! key, a token or anything from a request body. One registry per process is what a
@@ -38,6 +39,19 @@ struct PrincipalLabels {
     principal: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UsageLabels {
+    principal: String,
+    model: String,
+    /// `prompt`, `completion` or `total`.
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateOpLabels {
+    op: String,
+}
+
 struct Metrics {
     registry: Registry,
     tool_calls: Family<ToolCallLabels, Counter>,
@@ -49,6 +63,8 @@ struct Metrics {
     upstream_queued: Counter,
     http_rejected: Family<RejectedLabels, Counter>,
     rate_limited: Family<PrincipalLabels, Counter>,
+    usage_tokens: Family<UsageLabels, Counter>,
+    state_errors: Family<StateOpLabels, Counter>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -113,6 +129,18 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Requests refused with 429 by credential name",
         rate_limited.clone(),
     );
+    let usage_tokens = Family::<UsageLabels, Counter>::default();
+    registry.register(
+        "usage_tokens",
+        "Tokens Mistral reported in successful results, by credential, model and kind (prompt, completion, total), counted by this replica",
+        usage_tokens.clone(),
+    );
+    let state_errors = Family::<StateOpLabels, Counter>::default();
+    registry.register(
+        "state_errors",
+        "Operations on the shared state store (Redis) that failed, by operation",
+        state_errors.clone(),
+    );
     Metrics {
         registry,
         tool_calls,
@@ -124,6 +152,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         upstream_queued,
         http_rejected,
         rate_limited,
+        usage_tokens,
+        state_errors,
     }
 });
 
@@ -196,6 +226,25 @@ pub fn rate_limited(principal: &str) {
         .inc();
 }
 
+pub fn usage_tokens(principal: &str, model: &str, kind: &str, n: u64) {
+    METRICS
+        .usage_tokens
+        .get_or_create(&UsageLabels {
+            principal: principal.to_string(),
+            model: model.to_string(),
+            kind: kind.to_string(),
+        })
+        .inc_by(n);
+}
+
+/// `op`: `rate_check`, `admit`, `record`, `task_save`, `task_load`, `usage_read`, `ping`.
+pub fn state_error(op: &str) {
+    METRICS
+        .state_errors
+        .get_or_create(&StateOpLabels { op: op.to_string() })
+        .inc();
+}
+
 /// The Prometheus text exposition of every metric.
 pub fn render() -> String {
     let mut out = String::new();
@@ -215,7 +264,14 @@ mod tests {
         tool_call("chat_complete", "ok", Duration::from_millis(12));
         upstream_attempt(Some(200), Duration::from_millis(10));
         http_rejected("unauthorized");
+        usage_tokens("ci", "mistral-small-latest", "total", 19);
+        state_error("rate_check");
         let text = render();
+        assert!(
+            text.contains(r#"mistral_mcp_usage_tokens_total{principal="ci",model="mistral-small-latest",kind="total"} 19"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"mistral_mcp_state_errors_total{op="rate_check"} 1"#));
         assert!(
             text.contains(r#"mistral_mcp_tool_calls_total{tool="chat_complete",outcome="ok"}"#),
             "{text}"

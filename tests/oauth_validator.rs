@@ -54,6 +54,8 @@ fn config(idp: &TestAuthServer, explicit_jwks: bool) -> OAuthConfig {
         jwks_refresh_secs: None,
         leeway_secs: None,
         rate_limit_per_minute: Some(120),
+        max_tokens_per_day: None,
+        max_requests_per_day: None,
         scopes: scopes(),
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! mcp-bench stub ADDR          the upstream stub (prints `listening <addr>`)
 //! mcp-bench run [options]      the whole comparison; prints the Markdown report
-//! mcp-bench load --addr A ...  load one running server over Streamable HTTP (for profiling)
+//! mcp-bench load --addr A ...  load one running server over Streamable HTTP (for profiling;
+//!                              --bearer TOKEN sends a credential)
 
 mod client;
 mod measure;

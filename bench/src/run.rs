@@ -876,6 +876,7 @@ pub async fn load_main(args: &[String]) -> anyhow::Result<bool> {
     let mut addr = None;
     let (mut path, mut tool, mut call_args) = (s("/mcp"), s("chat_complete"), s(CHAT_ARGS));
     let (mut c, mut seconds) = (16usize, 10.0f64);
+    let mut bearer: Option<String> = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let val = it.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
@@ -886,14 +887,22 @@ pub async fn load_main(args: &[String]) -> anyhow::Result<bool> {
             "--args" => call_args = val.clone(),
             "-c" => c = val.parse()?,
             "--seconds" => seconds = val.parse()?,
+            "--bearer" => bearer = Some(val.clone()),
             other => bail!("unknown option {other}"),
         }
     }
-    let addr = addr.ok_or_else(|| anyhow!("usage: mcp-bench load --addr 127.0.0.1:PORT [--path /mcp] [--tool T --args JSON] [-c N] [--seconds S]"))?;
+    let addr = addr.ok_or_else(|| anyhow!("usage: mcp-bench load --addr 127.0.0.1:PORT [--path /mcp] [--tool T --args JSON] [-c N] [--seconds S] [--bearer TOKEN]"))?;
     if !(1..=1024).contains(&c) || !(0.0..=300.0).contains(&seconds) {
         bail!("-c must be 1..=1024 and --seconds at most 300");
     }
     let mut target = McpHttpTarget::new(&path);
+    if let Some(token) = bearer {
+        // A credential with a rate limit or budget makes every call check the state store.
+        target.headers.push((
+            hyper::header::AUTHORIZATION,
+            hyper::header::HeaderValue::from_str(&format!("Bearer {token}"))?,
+        ));
+    }
     target.initialize(&mut HttpConn::new(addr)?).await?;
     let load = Load::Mcp {
         target,

@@ -34,6 +34,7 @@ use crate::config::{CORE_TOOLSETS, Config, ResultText, ToolMode};
 use crate::localfs::LocalFiles;
 use crate::mistral::MistralClient;
 use crate::search::{SearchDoc, SearchIndex, Weights};
+use crate::state::StateStore;
 use crate::tool::compact::{self, ResultPolicy};
 use crate::tool::{CallContext, ProgressSink, ToolError, ToolOutput, select};
 
@@ -55,6 +56,7 @@ struct Shared {
     client: Arc<MistralClient>,
     files: Arc<LocalFiles>,
     completions: complete::CompletionCache,
+    state: StateStore,
 }
 
 /// The mistral-mcp MCP server.
@@ -112,8 +114,14 @@ impl McpServer {
                 client,
                 files,
                 completions: complete::CompletionCache::default(),
+                state: StateStore::open(&config.state)?,
             }),
         })
+    }
+
+    /// Rate limits, usage, budgets and task records (see [`crate::state`]).
+    pub fn state(&self) -> &StateStore {
+        &self.shared.state
     }
 
     /// The tools `tools/list` returns.
@@ -238,10 +246,20 @@ impl McpServer {
             ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
         let budget = self.shared.call_budget;
-        let outcome = match (
-            caller.grant.as_ref().and_then(|g| g.refusal(tool)),
-            bad_select,
-        ) {
+        let refusal = caller.grant.as_ref().and_then(|g| g.refusal(tool));
+        // Daily budgets: checked (and the request counted) only for calls that would run.
+        let bad_select = match (&refusal, bad_select) {
+            (None, None) => crate::state::admit(
+                &self.shared.state,
+                principal.as_deref().unwrap_or("local"),
+                caller.grant.as_ref().map(|g| &g.budget),
+            )
+            .await
+            .err()
+            .map(ToolError::from),
+            (_, e) => e,
+        };
+        let outcome = match (refusal, bad_select) {
             (Some(why), _) => Err(ToolError::NotAllowed(why)),
             (None, Some(e)) => Err(e),
             (None, None) => {
@@ -280,6 +298,14 @@ impl McpServer {
             narrowing: &tool.narrowing,
             read_only: tool.spec().read_only(),
         };
+        if let Ok(o) = &outcome {
+            crate::state::record(
+                &self.shared.state,
+                principal.as_deref().unwrap_or("local"),
+                &o.structured,
+            )
+            .await;
+        }
         let outcome = outcome.and_then(|o| compact::finish(o, selection.as_deref(), &policy));
         let elapsed = started.elapsed();
         let elapsed_ms = elapsed.as_millis() as u64;

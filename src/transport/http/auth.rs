@@ -17,6 +17,7 @@ use super::oauth::{OAuthRejection, OAuthValidator};
 use super::ratelimit::RateLimiter;
 use crate::access::{Grant, StaticToken, TokenHash};
 use crate::metrics;
+use crate::state::{StateError, StateStore};
 
 pub struct Authenticator {
     tokens: Vec<StaticToken>,
@@ -25,11 +26,11 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(tokens: Vec<StaticToken>, oauth: Option<OAuthValidator>) -> Self {
+    pub fn new(tokens: Vec<StaticToken>, oauth: Option<OAuthValidator>, state: StateStore) -> Self {
         Self {
             tokens,
             oauth,
-            limiter: RateLimiter::default(),
+            limiter: RateLimiter::new(state),
         }
     }
 
@@ -156,6 +157,29 @@ fn rate_limited(grant: &Grant, wait: std::time::Duration, per_minute: u32) -> Re
         .into_response()
 }
 
+/// The rate limit could not be checked because the shared state store is unreachable: the
+/// request is refused (fail closed) with a short `Retry-After`, since the connection is
+/// remade on its own.
+fn state_unavailable(grant: &Grant, error: &StateError) -> Response {
+    metrics::http_rejected("state_unavailable");
+    tracing::warn!(principal = %grant.principal, error = %error, "rate limit not checked: refusing the request");
+    let secs = 2;
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, secs.to_string())],
+        axum::Json(json!({
+            "error": "state_unavailable",
+            "error_description": format!(
+                "the rate limit of credential `{}` could not be checked because the shared state store is unreachable; \
+                 the request was not run. Retry after {secs} s",
+                grant.principal
+            ),
+            "retry_after_secs": secs,
+        })),
+    )
+        .into_response()
+}
+
 /// The middleware in front of `/mcp`.
 pub async fn require_auth(
     State(auth): State<Arc<Authenticator>>,
@@ -172,10 +196,12 @@ pub async fn require_auth(
         Ok(grant) => grant,
         Err(rejection) => return rejection.into_response(),
     };
-    if let Some(per_minute) = grant.rate_limit_per_minute
-        && let Err(wait) = auth.limiter.check(&grant.principal, per_minute)
-    {
-        return rate_limited(&grant, wait, per_minute);
+    if let Some(per_minute) = grant.rate_limit_per_minute {
+        match auth.limiter.check(&grant.principal, per_minute).await {
+            Ok(Ok(())) => {}
+            Ok(Err(wait)) => return rate_limited(&grant, wait, per_minute),
+            Err(e) => return state_unavailable(&grant, &e),
+        }
     }
     req.headers_mut().remove(header::AUTHORIZATION);
     req.extensions_mut().insert(grant);

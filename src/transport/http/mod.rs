@@ -46,6 +46,9 @@ pub struct Health {
     draining: AtomicBool,
     /// Present in OAuth mode: not ready until the issuer's signing keys are loaded.
     oauth: Option<OAuthValidator>,
+    /// Reported, not gating: with Redis down only limited and budgeted calls fail, and
+    /// taking every replica out of the balancer would fail all of them.
+    state: crate::state::StateStore,
 }
 
 impl Health {
@@ -95,6 +98,7 @@ pub fn router(
     if cfg.allowed_hosts.iter().any(|h| h == "*") {
         config = config.disable_allowed_hosts();
     }
+    let state = server.state().clone();
     let sessions = Arc::new(LocalSessionManager::default());
     let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let mut mcp = axum::Router::new().nest_service("/mcp", service);
@@ -110,7 +114,7 @@ pub fn router(
             body::check_body,
         ))
         .layer(axum::middleware::from_fn(count_refusals));
-    let authenticator = Arc::new(Authenticator::new(tokens, oauth.clone()));
+    let authenticator = Arc::new(Authenticator::new(tokens, oauth.clone(), state.clone()));
     if authenticator.enabled() {
         mcp = mcp.layer(axum::middleware::from_fn_with_state(
             authenticator,
@@ -147,8 +151,14 @@ async fn healthz() -> impl IntoResponse {
     )
 }
 
-/// Not ready while draining, so a load balancer stops sending new work here.
+/// Not ready while draining, so a load balancer stops sending new work here. `state` says
+/// whether the shared state store answers (`ok`, `unreachable`) or is in memory.
 async fn readyz(State(health): State<Arc<Health>>) -> Response {
+    let state = match health.state.kind() {
+        "memory" => "memory",
+        _ if health.state.ping().await.is_ok() => "ok",
+        _ => "unreachable",
+    };
     let not_ready = if health.draining.load(Ordering::SeqCst) {
         Some("draining")
     } else if health.oauth.as_ref().is_some_and(|o| !o.keys_loaded()) {
@@ -159,10 +169,12 @@ async fn readyz(State(health): State<Arc<Health>>) -> Response {
     match not_ready {
         Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "not_ready", "reason": reason})),
+            axum::Json(
+                serde_json::json!({"status": "not_ready", "reason": reason, "state": state}),
+            ),
         )
             .into_response(),
-        None => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        None => axum::Json(serde_json::json!({"status": "ready", "state": state})).into_response(),
     }
 }
 
@@ -266,6 +278,7 @@ pub async fn serve(
     let health = Arc::new(Health {
         draining: AtomicBool::new(false),
         oauth: oauth.clone(),
+        state: server.state().clone(),
     });
     let mcp_cancel = CancellationToken::new();
     let token_count = tokens.len();

@@ -66,6 +66,11 @@ pub(super) fn check_config(cfg: &OAuthConfig) -> anyhow::Result<()> {
     if cfg.rate_limit_per_minute == Some(0) {
         bail!("[http.oauth] rate_limit_per_minute must be at least 1; omit it for no limit");
     }
+    if cfg.max_tokens_per_day == Some(0) || cfg.max_requests_per_day == Some(0) {
+        bail!(
+            "[http.oauth] max_tokens_per_day and max_requests_per_day must be at least 1; omit them for no budget"
+        );
+    }
     if cfg.scopes.is_empty() {
         bail!(
             "[http.oauth] needs at least one [http.oauth.scopes.<name>] entry: tokens are mapped to \

@@ -44,6 +44,10 @@ impl OAuthValidator {
             read_only: granted.iter().all(|g| g.read_only),
             mistral_api_key: None,
             rate_limit_per_minute: cfg.rate_limit_per_minute,
+            budget: crate::state::Budget {
+                max_tokens_per_day: cfg.max_tokens_per_day,
+                max_requests_per_day: cfg.max_requests_per_day,
+            },
         })
     }
 }

@@ -208,6 +208,8 @@ mod tests {
             jwks_refresh_secs: None,
             leeway_secs: None,
             rate_limit_per_minute: Some(60),
+            max_tokens_per_day: None,
+            max_requests_per_day: None,
             scopes,
         }
     }
