@@ -72,6 +72,13 @@ struct ToolEntry {
     /// that reads resource links gets a link to each file's content beside the result.
     #[serde(default)]
     file_links: Vec<String>,
+    /// The call can run long (a wait, a stream, a large document): a client that declared
+    /// MCP's tasks extension gets a task to poll instead of a call held open.
+    #[serde(default)]
+    task: bool,
+    /// The catalog id of the tool that stops the upstream work this one follows
+    /// (`batch_jobs_cancel` for `batch_jobs_wait`), run when its task is cancelled.
+    cancel_with: Option<String>,
     toolset: String,
     title: String,
     description: String,
@@ -131,6 +138,10 @@ pub struct ToolDef {
     pub group_by: Option<String>,
     /// Result fields holding file ids that get a resource link.
     pub file_links: Vec<String>,
+    /// Runs as an MCP task for clients that declared the tasks extension.
+    pub task: bool,
+    /// Catalog id of the tool that cancels this one's upstream work.
+    pub cancel_with: Option<String>,
     /// The input fields that narrow or page the result (`select` when the tool takes it),
     /// named when a result is too large.
     pub narrowing: Vec<String>,
@@ -307,6 +318,8 @@ impl Catalog {
                 summary: e.summary,
                 columns: e.columns,
                 file_links: e.file_links,
+                task: e.task,
+                cancel_with: e.cancel_with,
                 group_by: e.group_by,
                 narrowing,
                 op,
@@ -314,6 +327,22 @@ impl Catalog {
         }
         if let Some(id) = by_id.keys().next() {
             bail!("operation `{id}` has no entry in tools.toml");
+        }
+        for t in &tools {
+            if let Some(c) = &t.cancel_with
+                && !tools.iter().any(|o| o.spec().id == c.as_str())
+            {
+                bail!(
+                    "tool `{}` has cancel_with = `{c}`, which is no tool's id",
+                    t.name
+                );
+            }
+            if t.cancel_with.is_some() && !t.task {
+                bail!(
+                    "tool `{}` has cancel_with but is not a task (task = true)",
+                    t.name
+                );
+            }
         }
         tools.sort_by(|a, b| {
             (a.toolset.as_str(), a.name.as_str()).cmp(&(b.toolset.as_str(), b.name.as_str()))

@@ -138,6 +138,9 @@ pub struct ToolsSection {
     pub result_text: Option<ResultText>,
     /// Largest result text, in estimated tokens; a larger one is replaced by advice.
     pub max_result_tokens: Option<usize>,
+    /// Longest a wait holds a plain tool call open before returning the work's last state
+    /// (clients that use MCP tasks are not held at all).
+    pub max_wait_secs: Option<u64>,
 }
 
 /// What the text of a tool result is. Either way `structuredContent` holds the full JSON.
@@ -151,6 +154,9 @@ pub enum ResultText {
     /// Mistral's JSON itself (the behaviour before compact text).
     Json,
 }
+
+/// Default of `[tools] max_wait_secs`.
+pub const DEFAULT_MAX_WAIT_SECS: u64 = 50;
 
 /// Default of `[tools] max_result_tokens`: room for a long answer, far from a context's end.
 pub const DEFAULT_MAX_RESULT_TOKENS: usize = 20_000;
@@ -332,6 +338,9 @@ pub struct ToolsConfig {
     pub result_text: ResultText,
     /// Largest result text in estimated tokens (see `tool::compact::estimate_tokens`).
     pub max_result_tokens: usize,
+    /// How long a wait holds a plain (non-task) tool call open: under the ~60 s after which
+    /// several MCP clients give up on a call.
+    pub max_wait: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -496,6 +505,7 @@ impl Config {
                 .max_result_tokens
                 .unwrap_or(DEFAULT_MAX_RESULT_TOKENS)
                 .max(500),
+            max_wait: Duration::from_secs(t.max_wait_secs.unwrap_or(DEFAULT_MAX_WAIT_SECS).max(1)),
         };
 
         let f = file.files;

@@ -309,7 +309,7 @@ pub struct WaitDocument {
     pub library_id: String,
     /// The document's id.
     pub document_id: String,
-    /// Longest time to wait, in seconds (default 120, at most 3600). When it passes, the current state is returned and processing continues.
+    /// Longest time to wait, in seconds (at most 3600). A plain call is answered within the server's max_wait_secs (default 50); an MCP task waits as long as asked (default 3600). When the wait ends, the current state is returned and processing continues.
     #[serde(default, skip_serializing)]
     #[schemars(range(min = 1, max = 3600))]
     pub timeout_secs: Option<u64>,
@@ -323,7 +323,7 @@ impl Operation for WaitDocument {
     );
 
     async fn run(self, ctx: CallContext) -> Result<ToolOutput, ToolError> {
-        let timeout = wait::timeout_from(self.timeout_secs)?;
+        let timeout = wait::timeout_from(&ctx, self.timeout_secs)?;
         let request = build_request(&Self::SPEC, &self)?;
         let outcome = wait::poll(&ctx, &request, timeout, Backoff::default(), observe).await?;
         let summary = summarize(&outcome, timeout.as_secs());

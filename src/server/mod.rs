@@ -12,17 +12,19 @@ mod complete;
 mod meta;
 mod prompts;
 mod resources;
+mod tasks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
-    CompleteResult, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CompleteRequestParams, CompleteResult, GetPromptRequestParams, GetPromptResponse,
+    GetTaskParams, GetTaskResult, Implementation, JsonObject, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -51,11 +53,13 @@ struct Shared {
     mode: ToolMode,
     read_only: bool,
     call_budget: Duration,
+    max_wait: Duration,
     result_text: ResultText,
     max_result_tokens: usize,
     client: Arc<MistralClient>,
     files: Arc<LocalFiles>,
     completions: complete::CompletionCache,
+    runners: tasks::LocalRunners,
     state: StateStore,
 }
 
@@ -109,11 +113,13 @@ impl McpServer {
                 mode: config.tools.mode,
                 read_only,
                 call_budget: config.tools.call_budget,
+                max_wait: config.tools.max_wait,
                 result_text: config.tools.result_text,
                 max_result_tokens: config.tools.max_result_tokens,
                 client,
                 files,
                 completions: complete::CompletionCache::default(),
+                runners: tasks::LocalRunners::default(),
                 state: StateStore::open(&config.state)?,
             }),
         })
@@ -168,6 +174,7 @@ impl McpServer {
             progress: None,
             deadline: None,
             resource_links: false,
+            max_wait: Some(self.shared.max_wait),
         }
     }
 
@@ -220,9 +227,23 @@ impl McpServer {
     pub(crate) async fn execute(
         &self,
         tool: &ToolDef,
+        args: JsonObject,
+        ctx: CallContext,
+        caller: &Caller,
+    ) -> Result<CallToolResult, ToolError> {
+        self.execute_within(tool, args, ctx, caller, self.shared.call_budget)
+            .await
+    }
+
+    /// [`Self::execute`] with a time budget of its own (an MCP task's, longer than a
+    /// call's).
+    pub(crate) async fn execute_within(
+        &self,
+        tool: &ToolDef,
         mut args: JsonObject,
         mut ctx: CallContext,
         caller: &Caller,
+        budget: Duration,
     ) -> Result<CallToolResult, ToolError> {
         let started = Instant::now();
         // `select` is ours, not the operation's: taken out before its arguments are parsed.
@@ -245,7 +266,6 @@ impl McpServer {
         {
             ctx.client = Arc::new(ctx.client.with_api_key(key));
         }
-        let budget = self.shared.call_budget;
         let refusal = caller.grant.as_ref().and_then(|g| g.refusal(tool));
         // Daily budgets: checked (and the request counted) only for calls that would run.
         let bad_select = match (&refusal, bad_select) {
@@ -400,6 +420,7 @@ impl ServerHandler for McpServer {
             .enable_prompts()
             .enable_resources()
             .enable_tools()
+            .enable_tasks()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
@@ -429,6 +450,50 @@ impl ServerHandler for McpServer {
         Ok(ListToolsResult::with_all_items(tools)
             .with_ttl_ms(TOOLS_TTL_MS)
             .with_cache_scope(CacheScope::Private))
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        self.get_task_for(
+            &request.task_id,
+            self.context_for(&context),
+            &caller(&context),
+        )
+        .await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.cancel_task_for(
+            &request.task_id,
+            self.context_for(&context),
+            &caller(&context),
+        )
+        .await
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        // Known tasks never ask for input; an unknown one is reported as such.
+        self.get_task_for(
+            &request.task_id,
+            self.context_for(&context),
+            &caller(&context),
+        )
+        .await?;
+        Err(McpError::invalid_params(
+            "this server's tasks never wait for input: there is nothing to update",
+            Some(serde_json::json!({ "taskId": request.task_id })),
+        ))
     }
 
     async fn list_resources(
@@ -517,6 +582,19 @@ impl ServerHandler for McpServer {
             .map(|token| ProgressSink::new(context.peer.clone(), token));
         let name = request.name.as_ref();
         let args = request.arguments.unwrap_or_default();
+        // A long call from a client that declared MCP tasks (for the session, or in this
+        // request's `_meta`) answers with a task at once.
+        if context
+            .client_capabilities()
+            .is_some_and(|c| c.supports_tasks())
+            && let Some((tool, tool_args)) = self.task_target(name, &args)
+        {
+            ctx.progress = None;
+            return self
+                .start_task(tool, tool_args, ctx, caller(&context))
+                .await
+                .map(Into::into);
+        }
         match self.call_as(name, args, ctx, &caller(&context)).await {
             Some(result) => Ok(result.into()),
             None => Err(self.unknown_tool(name)),
@@ -536,6 +614,7 @@ impl McpServer {
             resource_links: context
                 .protocol_version()
                 .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2025_06_18),
+            max_wait: Some(self.shared.max_wait),
         }
     }
 

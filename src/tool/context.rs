@@ -12,16 +12,28 @@ use crate::error::ToolError;
 use crate::localfs::{LoadedFile, LocalFiles, decode_base64, mime_for};
 use crate::mistral::{MistralClient, UpstreamRequest, UpstreamResponse};
 
-/// Where progress notifications for the current call go, if the client asked for them.
+/// Where progress for the current call goes: MCP progress notifications to a client that
+/// asked for them, or the latest state of an MCP task, which its record shows.
 #[derive(Clone)]
-pub struct ProgressSink {
-    peer: Peer<RoleServer>,
-    token: ProgressToken,
+pub enum ProgressSink {
+    Notify {
+        peer: Peer<RoleServer>,
+        token: ProgressToken,
+    },
+    Task(tokio::sync::watch::Sender<Option<ProgressUpdate>>),
+}
+
+/// One progress report, as a task keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressUpdate {
+    pub progress: f64,
+    pub total: Option<f64>,
+    pub message: String,
 }
 
 impl ProgressSink {
     pub fn new(peer: Peer<RoleServer>, token: ProgressToken) -> Self {
-        Self { peer, token }
+        Self::Notify { peer, token }
     }
 }
 
@@ -38,6 +50,9 @@ pub struct CallContext {
     /// The client reads resource links (MCP 2025-06-18 and later): a large artifact is
     /// named by a `mistral://` link it can read when it wants, not inlined.
     pub resource_links: bool,
+    /// Longest a wait may hold this call before answering with the work's last state;
+    /// `None` in an MCP task, where no request is held open.
+    pub max_wait: Option<std::time::Duration>,
 }
 
 impl CallContext {
@@ -51,13 +66,25 @@ impl CallContext {
         let Some(sink) = &self.progress else { return };
         let mut message = message.into();
         crate::redact::scrub_string(&mut message);
-        let mut param =
-            ProgressNotificationParam::new(sink.token.clone(), progress).with_message(message);
-        if let Some(total) = total {
-            param = param.with_total(total);
-        }
-        if let Err(e) = sink.peer.notify_progress(param).await {
-            tracing::debug!(error = %e, "progress notification not delivered");
+        match sink {
+            ProgressSink::Notify { peer, token } => {
+                let mut param =
+                    ProgressNotificationParam::new(token.clone(), progress).with_message(message);
+                if let Some(total) = total {
+                    param = param.with_total(total);
+                }
+                if let Err(e) = peer.notify_progress(param).await {
+                    tracing::debug!(error = %e, "progress notification not delivered");
+                }
+            }
+            ProgressSink::Task(latest) => {
+                // Nobody listening means the task ended; the update has nowhere to go.
+                let _ = latest.send(Some(ProgressUpdate {
+                    progress,
+                    total,
+                    message,
+                }));
+            }
         }
     }
 

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use crate::error::{ToolError, clip};
-pub use context::{CallContext, ProgressSink};
+pub use context::{CallContext, ProgressSink, ProgressUpdate};
 pub use output::{MAX_DUPLICATED_RESULT_BYTES, ToolOutput, file_content_link, file_content_uri};
 pub use request::{
     MAX_PATH_VALUE, MAX_QUERY_VALUE, MAX_URL_LEN, build_request, build_request_from,

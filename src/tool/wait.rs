@@ -96,15 +96,28 @@ impl Backoff {
     }
 }
 
-/// The agent's `timeout_secs`, checked, as a duration.
-pub fn timeout_from(timeout_secs: Option<u64>) -> Result<Duration, ToolError> {
-    match timeout_secs {
-        None => Ok(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
-        Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Ok(Duration::from_secs(s)),
-        Some(s) => Err(ToolError::InvalidArguments(format!(
-            "`timeout_secs` must be between 1 and {MAX_TIMEOUT_SECS}, got {s}"
-        ))),
-    }
+/// How long to wait: the agent's `timeout_secs` (checked), or the default; never longer
+/// than the call's `max_wait` (a plain tool call is not held past what clients tolerate).
+/// In an MCP task nothing holds a request open, so the default is the longest wait.
+pub fn timeout_from(ctx: &CallContext, timeout_secs: Option<u64>) -> Result<Duration, ToolError> {
+    timeout_within(ctx.max_wait, timeout_secs)
+}
+
+fn timeout_within(
+    max_wait: Option<Duration>,
+    timeout_secs: Option<u64>,
+) -> Result<Duration, ToolError> {
+    let asked = match timeout_secs {
+        None if max_wait.is_none() => Duration::from_secs(MAX_TIMEOUT_SECS),
+        None => Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+        Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
+        Some(s) => {
+            return Err(ToolError::InvalidArguments(format!(
+                "`timeout_secs` must be between 1 and {MAX_TIMEOUT_SECS}, got {s}"
+            )));
+        }
+    };
+    Ok(max_wait.map_or(asked, |most| asked.min(most)))
 }
 
 /// Sends `request` until `observe` calls the answer terminal or `timeout` has passed. The
@@ -185,13 +198,31 @@ mod tests {
 
     #[test]
     fn timeouts_are_bounded() {
+        let held = Some(Duration::from_secs(50));
         assert_eq!(
-            timeout_from(None).ok(),
-            Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS))
+            timeout_within(held, None).ok(),
+            Some(Duration::from_secs(50)),
+            "a held call answers within max_wait"
         );
-        assert_eq!(timeout_from(Some(5)).ok(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            timeout_within(None, None).ok(),
+            Some(Duration::from_secs(MAX_TIMEOUT_SECS)),
+            "a task waits as long as a wait may"
+        );
+        assert_eq!(
+            timeout_within(held, Some(5)).ok(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            timeout_within(held, Some(600)).ok(),
+            Some(Duration::from_secs(50))
+        );
+        assert_eq!(
+            timeout_within(None, Some(600)).ok(),
+            Some(Duration::from_secs(600))
+        );
         for bad in [0, MAX_TIMEOUT_SECS + 1] {
-            let err = timeout_from(Some(bad)).err().map(|e| e.to_string());
+            let err = timeout_within(held, Some(bad)).err().map(|e| e.to_string());
             assert!(err.is_some_and(|e| e.contains("timeout_secs")));
         }
     }

@@ -1,0 +1,307 @@
+//! MCP tasks (SEP-2663) through the real binary over Streamable HTTP, with raw JSON-RPC as
+//! a client that declares the tasks extension per request: a batch wait answers with a
+//! task, polling shows progress and then the result, tasks/cancel stops the job on
+//! Mistral. Clients without the extension get the plain call, answered within
+//! `max_wait_secs`. With `MISTRAL_MCP_TEST_REDIS_URL`, two replicas share the task records:
+//! a task started on A is polled and cancelled on B, and one whose replica stopped is
+//! taken over.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fake_jobs::{BATCH_JOB_ID, batch_job};
+use common::http::{HttpServer, post, spawn_with_config};
+use common::{FakeMistral, Reply};
+use serde_json::{Value, json};
+
+fn tasks_meta() -> Value {
+    json!({"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}})
+}
+
+async fn rpc(server: &HttpServer, method: &str, mut params: Value, tasks: bool) -> Value {
+    if tasks {
+        params["_meta"] = tasks_meta();
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
+    let response = post(&server.mcp_url(), &[], &body).await;
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+async fn start_wait(server: &HttpServer) -> String {
+    let created = rpc(
+        server,
+        "tools/call",
+        json!({"name": "batch_jobs_wait", "arguments": {"job_id": BATCH_JOB_ID}}),
+        true,
+    )
+    .await;
+    let result = &created["result"];
+    assert_eq!(result["resultType"], "task", "{created}");
+    assert_eq!(result["status"], "working", "{created}");
+    assert!(result["ttlMs"].as_u64().unwrap() > 0);
+    assert!(result["pollIntervalMs"].as_u64().is_some());
+    assert!(
+        result.get("task").is_none(),
+        "flat, no nested task: {created}"
+    );
+    result["taskId"].as_str().unwrap().to_string()
+}
+
+async fn poll_until(server: &HttpServer, id: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let got = rpc(server, "tasks/get", json!({"taskId": id}), true).await;
+        let task = got["result"].clone();
+        assert!(task.is_object(), "{got}");
+        seen.push(task.clone());
+        if done(&task) {
+            return seen;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "task never got there: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn running_job(times: usize, fake: &FakeMistral) {
+    for i in 0..times {
+        fake.push(
+            "GET /v1/batch/jobs/{id}",
+            Reply::json(200, batch_job("RUNNING", i.min(9) as u64, 10)),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_wait_becomes_a_task_that_reports_progress_and_then_its_result() {
+    let fake = FakeMistral::start().await;
+    running_job(2, &fake);
+    fake.push(
+        "GET /v1/batch/jobs/{id}",
+        Reply::json(200, batch_job("SUCCESS", 10, 10)),
+    );
+    let server = spawn_with_config(&fake, &[], "").await.unwrap();
+    let id = start_wait(&server).await;
+    // Durable at once: the first poll finds it.
+    let seen = poll_until(&server, &id, |t| t["status"] == "completed").await;
+    let last = seen.last().unwrap();
+    let text = last["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("SUCCESS"), "{last}");
+    assert_eq!(last["result"]["structuredContent"]["status"], "SUCCESS");
+    assert!(last.get("error").is_none());
+    assert!(
+        seen.iter().any(|t| t["status"] == "working"
+            && t["statusMessage"]
+                .as_str()
+                .unwrap_or("")
+                .contains("RUNNING")),
+        "progress shows while it runs: {seen:?}"
+    );
+
+    // Tasks are gated on the extension (SEP-2575: -32021).
+    let gated = rpc(&server, "tasks/get", json!({"taskId": id}), false).await;
+    assert_eq!(gated["error"]["code"], -32021, "{gated}");
+    let unknown = rpc(&server, "tasks/get", json!({"taskId": "task-nope"}), true).await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    // Cancelling a finished task is an empty ack, and changes nothing.
+    let ack = rpc(&server, "tasks/cancel", json!({"taskId": id}), true).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    let still = rpc(&server, "tasks/get", json!({"taskId": id}), true).await;
+    assert_eq!(still["result"]["status"], "completed");
+}
+
+#[tokio::test]
+async fn cancelling_a_wait_task_cancels_the_batch_job_on_mistral() {
+    let fake = FakeMistral::start().await;
+    running_job(200, &fake);
+    let server = spawn_with_config(&fake, &[], "").await.unwrap();
+    let id = start_wait(&server).await;
+    poll_until(&server, &id, |t| {
+        t["statusMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("RUNNING")
+    })
+    .await;
+    let ack = rpc(&server, "tasks/cancel", json!({"taskId": id}), true).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    let got = rpc(&server, "tasks/get", json!({"taskId": id}), true).await;
+    assert_eq!(got["result"]["status"], "cancelled", "{got}");
+    assert!(
+        got["result"]["statusMessage"]
+            .as_str()
+            .unwrap()
+            .contains("batch_jobs_cancel"),
+        "{got}"
+    );
+    let cancel = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.route() == "POST /v1/batch/jobs/{id}/cancel" || r.route().ends_with("/cancel"))
+        .expect("the job was cancelled upstream");
+    common::assert_valid_upstream(&cancel);
+    // The runner stopped: no more polls after a moment.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let polls = fake.requests().len();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(fake.requests().len(), polls, "the wait stopped polling");
+}
+
+#[tokio::test]
+async fn a_client_without_tasks_gets_the_last_state_within_max_wait() {
+    let fake = FakeMistral::start().await;
+    running_job(200, &fake);
+    let server = spawn_with_config(&fake, &[], "[tools]\nmax_wait_secs = 2\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let answer = rpc(
+        &server,
+        "tools/call",
+        json!({"name": "batch_jobs_wait", "arguments": {"job_id": BATCH_JOB_ID, "timeout_secs": 600}}),
+        false,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    let result = &answer["result"];
+    assert!(result.get("taskId").is_none(), "{answer}");
+    assert_ne!(result["isError"], true, "{answer}");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("RUNNING"), "{text}");
+    assert!(
+        text.contains("batch_jobs_wait"),
+        "says how to keep waiting: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_quick_tool_is_never_a_task() {
+    let fake = FakeMistral::start().await;
+    let server = spawn_with_config(&fake, &[], "").await.unwrap();
+    let answer = rpc(
+        &server,
+        "tools/call",
+        json!({"name": "models_list", "arguments": {}}),
+        true,
+    )
+    .await;
+    assert!(answer["result"].get("taskId").is_none(), "{answer}");
+    assert!(answer["result"]["content"].is_array(), "{answer}");
+}
+
+fn redis_url(test: &str) -> Option<String> {
+    match std::env::var("MISTRAL_MCP_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "*** SKIPPED {test}: MISTRAL_MCP_TEST_REDIS_URL is not set; scripts/test starts a redis-server and sets it ***"
+            );
+            None
+        }
+    }
+}
+
+fn redis_config(url: &str) -> String {
+    let nonce: u64 = rand::random();
+    format!("[state]\nbackend = \"redis\"\nurl = \"{url}\"\nkey_prefix = \"it-tasks-{nonce:x}\"\n")
+}
+
+#[tokio::test]
+async fn with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_another() {
+    let Some(url) =
+        redis_url("with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_another")
+    else {
+        return;
+    };
+    let fake = FakeMistral::start().await;
+    let cfg = redis_config(&url);
+    let a = spawn_with_config(&fake, &[], &cfg).await.unwrap();
+    let b = spawn_with_config(&fake, &[], &cfg).await.unwrap();
+
+    running_job(1, &fake);
+    fake.push(
+        "GET /v1/batch/jobs/{id}",
+        Reply::json(200, batch_job("SUCCESS", 10, 10)),
+    );
+    let id = start_wait(&a).await;
+    let seen = poll_until(&b, &id, |t| t["status"] == "completed").await;
+    assert_eq!(
+        seen.last().unwrap()["result"]["structuredContent"]["status"],
+        "SUCCESS"
+    );
+
+    running_job(200, &fake);
+    let id = start_wait(&a).await;
+    poll_until(&b, &id, |t| {
+        t["statusMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("RUNNING")
+    })
+    .await;
+    let ack = rpc(&b, "tasks/cancel", json!({"taskId": id}), true).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.route().ends_with("/cancel")),
+        "B cancelled the job upstream"
+    );
+    // A's runner sees the cancelled record at its next heartbeat and stops polling.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let polls = fake.requests().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.requests().len(), polls, "A stopped its wait");
+    let got = rpc(&a, "tasks/get", json!({"taskId": id}), true).await;
+    assert_eq!(got["result"]["status"], "cancelled", "{got}");
+}
+
+#[tokio::test]
+async fn with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll() {
+    let Some(url) =
+        redis_url("with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll")
+    else {
+        return;
+    };
+    let fake = FakeMistral::start().await;
+    let cfg = redis_config(&url);
+    let mut a = spawn_with_config(&fake, &[], &cfg).await.unwrap();
+    let b = spawn_with_config(&fake, &[], &cfg).await.unwrap();
+    running_job(3, &fake);
+    fake.push(
+        "GET /v1/batch/jobs/{id}",
+        Reply::json(200, batch_job("SUCCESS", 10, 10)),
+    );
+    let id = start_wait(&a).await;
+    poll_until(&b, &id, |t| {
+        t["statusMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("RUNNING")
+    })
+    .await;
+    a.child.kill().await.unwrap();
+    // Past the lease, B's next poll takes the wait over and runs it to the end.
+    let seen = poll_until(&b, &id, |t| t["status"] == "completed").await;
+    assert!(
+        seen.iter().any(|t| t["statusMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("resumed")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last().unwrap()["result"]["structuredContent"]["status"],
+        "SUCCESS"
+    );
+}
