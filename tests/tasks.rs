@@ -305,3 +305,88 @@ async fn with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll(
         "SUCCESS"
     );
 }
+
+/// The rmcp client over stdio, declaring the tasks extension at initialize: what a desktop
+/// client with tasks support does.
+#[tokio::test]
+async fn the_rmcp_client_gets_a_task_polls_it_and_cancels_the_job_upstream() {
+    use rmcp::ServiceExt;
+    use rmcp::model::{
+        CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities,
+        ClientConfig, GetTaskParams, Implementation, TaskPayload, TaskStatus,
+    };
+    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+
+    let fake = FakeMistral::start().await;
+    running_job(2, &fake);
+    fake.push(
+        "GET /v1/batch/jobs/{id}",
+        Reply::json(200, batch_job("SUCCESS", 10, 10)),
+    );
+    let env = common::server_env(&fake);
+    let (transport, _stderr) = TokioChildProcess::builder(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_mistral-mcp")).configure(|c| {
+            c.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            c.env("RUST_LOG", "warn");
+        }),
+    )
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let config = ClientConfig::new(
+        ClientCapabilities::builder().enable_tasks().build(),
+        Implementation::new("tasks-test", "0"),
+    );
+    let client = config.serve(transport).await.unwrap();
+    let wait = || {
+        CallToolRequestParams::new("batch_jobs_wait").with_arguments(
+            json!({"job_id": BATCH_JOB_ID})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+    };
+    let CallToolResponse::Task(created) = client.call_tool_once(wait()).await.unwrap() else {
+        panic!("expected a task");
+    };
+    let id = created.task.task_id.clone();
+    let started = Instant::now();
+    let mut messages = Vec::new();
+    let result = loop {
+        let got = client
+            .get_task(GetTaskParams::new(id.clone()))
+            .await
+            .unwrap();
+        messages.extend(got.task.task.status_message.clone());
+        if let TaskPayload::Completed { result } = got.task.payload {
+            break result;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{messages:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(result["structuredContent"]["status"], "SUCCESS");
+    assert!(
+        messages.iter().any(|m| m.contains("RUNNING")),
+        "{messages:?}"
+    );
+
+    running_job(200, &fake);
+    let CallToolResponse::Task(created) = client.call_tool_once(wait()).await.unwrap() else {
+        panic!("expected a task");
+    };
+    let id = created.task.task_id.clone();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client
+        .cancel_task(CancelTaskParams::new(id.clone()))
+        .await
+        .unwrap();
+    let got = client.get_task(GetTaskParams::new(id)).await.unwrap();
+    assert_eq!(got.task.task.status, TaskStatus::Cancelled);
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.route().ends_with("/cancel")),
+        "the batch job was cancelled on Mistral"
+    );
+    client.cancel().await.unwrap();
+}
