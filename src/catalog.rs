@@ -19,8 +19,15 @@ use crate::tool::compact::NARROWING_ARGS;
 use crate::tool::select;
 use crate::tool::{Effect, OpEntry, OpSpec};
 
+/// The catalog shipped with the binary, deflated by build.rs.
+const EMBEDDED_DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tools.toml.deflate"));
+
 /// The catalog shipped with the binary.
-pub const EMBEDDED: &str = include_str!("../tools.toml");
+pub fn embedded() -> anyhow::Result<String> {
+    let bytes = miniz_oxide::inflate::decompress_to_vec(EMBEDDED_DEFLATED)
+        .map_err(|e| anyhow::anyhow!("the embedded catalog does not inflate: {e:?}"))?;
+    String::from_utf8(bytes).context("the embedded catalog is not UTF-8")
+}
 
 /// Longest tool name any major client accepts.
 pub const MAX_NAME_LEN: usize = 64;
@@ -229,7 +236,7 @@ impl Catalog {
             }
             None => None,
         };
-        Self::build(EMBEDDED, patch, crate::api::registry())
+        Self::build(&embedded()?, patch, crate::api::registry())
     }
 
     fn build(
@@ -580,11 +587,11 @@ mod tests {
     fn override_patches_and_rejects_unknowns() {
         let patch: OverrideFile =
             toml::from_str("[tools.files_delete]\nenabled = false\nname = \"rm_file\"\n").unwrap();
-        let c = Catalog::build(EMBEDDED, Some(patch), crate::api::registry()).unwrap();
+        let c = Catalog::build(&embedded().unwrap(), Some(patch), crate::api::registry()).unwrap();
         let t = c.get("rm_file").unwrap();
         assert!(!t.enabled);
         let patch: OverrideFile = toml::from_str("[tools.no_such_op]\nenabled = false\n").unwrap();
-        let err = Catalog::build(EMBEDDED, Some(patch), crate::api::registry())
+        let err = Catalog::build(&embedded().unwrap(), Some(patch), crate::api::registry())
             .err()
             .unwrap();
         assert!(err.to_string().contains("no_such_op"));
