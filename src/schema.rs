@@ -12,6 +12,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
 pub mod compat;
+pub mod locate;
 
 /// Integer and float formats that carry no meaning for an agent and upset validators.
 const NUMERIC_FORMATS: &[&str] = &[

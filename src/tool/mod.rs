@@ -213,7 +213,15 @@ fn invoke_checked<O: Operation>(
     ctx: CallContext,
 ) -> BoxFuture<'static, Result<ToolOutput, ToolError>> {
     let args = Value::Object(args);
-    let checked = check_arguments::<O>(&args).map(|()| args);
+    let checked = match check_arguments::<O>(&args) {
+        Ok(()) => Ok(args),
+        // Only on failure: the schema (built once per call here) places the error.
+        Err(e) => Err(request::located_argument_error(
+            &e,
+            &args,
+            &crate::schema::input_schema::<O>(),
+        )),
+    };
     send_checked(&O::SPEC, checked, ctx)
 }
 

@@ -22,11 +22,29 @@ pub fn parse_arguments<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolE
 }
 
 /// Checks tool arguments against a typed request without keeping it: for operations that
-/// send their arguments as given (see `tool::generated_entry`).
-pub fn check_arguments<T: DeserializeOwned>(args: &Value) -> Result<(), ToolError> {
-    serde_path_to_error::deserialize::<_, T>(args)
-        .map(drop)
-        .map_err(argument_error)
+/// send their arguments as given (see `tool::generated_entry`). Plain `Deserialize` (no
+/// path tracking per request type); a rejection is placed by [`located_argument_error`].
+pub fn check_arguments<T: DeserializeOwned>(args: &Value) -> Result<(), serde_json::Error> {
+    T::deserialize(args).map(drop)
+}
+
+/// The message of a failed [`check_arguments`]: serde's reason, with the field it concerns
+/// found by walking the arguments beside the tool's input schema.
+pub fn located_argument_error(
+    e: &serde_json::Error,
+    args: &Value,
+    schema: &JsonObject,
+) -> ToolError {
+    let inner = e.to_string();
+    let inner = inner.split(" at line ").next().unwrap_or(&inner);
+    let nulls_matter = inner.starts_with("invalid type: null");
+    let path = crate::schema::locate::first_mismatch(args, schema, nulls_matter)
+        .map(|p| clip(&p, MAX_ECHOED_PATH));
+    let inner = clip(&clip_quoted(inner, MAX_ECHOED_VALUE), MAX_ARGUMENT_MESSAGE);
+    ToolError::InvalidArguments(match path {
+        Some(p) if !p.is_empty() => format!("`{p}`: {inner}"),
+        _ => inner,
+    })
 }
 
 /// The message of a failed [`parse_arguments`], kept out of the generic function so it is
