@@ -390,3 +390,40 @@ async fn the_rmcp_client_gets_a_task_polls_it_and_cancels_the_job_upstream() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_streamed_chat_task_shows_its_text_so_far_then_the_whole_answer() {
+    let fake = FakeMistral::start().await;
+    let events =
+        common::chat_stream_events(&["Paris ", "is ", "the ", "capital ", "of ", "France."]);
+    let chunks: Vec<String> = events.iter().map(|e| format!("{e}\n\n")).collect();
+    let chunks: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+    fake.push(
+        "POST /v1/chat/completions",
+        Reply::raw(200, "text/event-stream", chunks).paced(Duration::from_millis(400)),
+    );
+    let server = spawn_with_config(&fake, &[], "").await.unwrap();
+    let created = rpc(
+        &server,
+        "tools/call",
+        json!({"name": "chat_complete", "arguments": {"model": "mistral-small-latest", "stream": true,
+               "messages": [{"role": "user", "content": "Capital of France?"}]}}),
+        true,
+    )
+    .await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_string();
+    let seen = poll_until(&server, &id, |t| t["status"] == "completed").await;
+    assert!(
+        seen.iter().any(|t| t["status"] == "working"
+            && t["statusMessage"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Paris is")),
+        "the text so far shows while it streams: {seen:?}"
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(
+        last["result"]["structuredContent"]["choices"][0]["message"]["content"],
+        "Paris is the capital of France."
+    );
+}

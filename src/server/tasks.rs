@@ -37,6 +37,8 @@ const POLL_INTERVAL_MS: u64 = 2_000;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// A working task whose record is older than this has lost its runner.
 const LEASE: Duration = Duration::from_secs(30);
+/// How much of a stream's text so far a task's status shows (the end of it).
+const MAX_PARTIAL_CHARS: usize = 2_000;
 /// A task's own time budget: the longest wait, with room for the last poll.
 const TASK_BUDGET: Duration = Duration::from_secs(crate::tool::wait::MAX_TIMEOUT_SECS + 120);
 
@@ -256,7 +258,7 @@ impl McpServer {
         let server = self.clone();
         let cancel = CancellationToken::new();
         self.shared.runners.insert(&id, cancel.clone());
-        let (progress_tx, mut progress_rx) = tokio::sync::watch::channel(None);
+        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
         ctx.cancel = cancel.clone();
         ctx.progress = Some(ProgressSink::Task(progress_tx));
         ctx.max_wait = None;
@@ -264,23 +266,24 @@ impl McpServer {
             let Some(tool) = server.exposed_tool(&record.tool) else {
                 return;
             };
+            // A stream reports deltas: the status shows the text so far (its tail). Other
+            // tools report states: the status shows the latest.
+            let mut partial = String::new();
             let run = server.execute_within(tool, args, ctx, &caller, TASK_BUDGET);
             tokio::pin!(run);
             let mut progress_open = true;
             let outcome = loop {
                 tokio::select! {
                     outcome = &mut run => break outcome,
-                    changed = progress_rx.changed(), if progress_open => {
-                        if changed.is_err() {
+                    update = progress_rx.recv(), if progress_open => {
+                        let Some(first) = update else {
                             progress_open = false;
                             continue;
-                        }
-                        let update: Option<ProgressUpdate> = progress_rx.borrow_and_update().clone();
-                        if let Some(u) = update {
-                            record.status_message = Some(match u.total {
-                                Some(t) => format!("{} ({}/{})", u.message, u.progress, t),
-                                None => u.message,
-                            });
+                        };
+                        let mut next = Some(first);
+                        while let Some(u) = next {
+                            record.status_message = Some(status_of(u, &mut partial));
+                            next = progress_rx.try_recv().ok();
                         }
                     }
                     () = tokio::time::sleep(HEARTBEAT) => {}
@@ -395,6 +398,35 @@ impl McpServer {
     }
 }
 
+/// A task's status message after one progress update: a stream's text so far, or the
+/// latest state.
+fn status_of(u: ProgressUpdate, partial: &mut String) -> String {
+    if u.delta {
+        partial.push_str(&u.message);
+        // Only the end is shown; keep the buffer from growing without bound.
+        if partial.len() > 4 * MAX_PARTIAL_CHARS {
+            *partial = tail(partial, MAX_PARTIAL_CHARS);
+        }
+        return format!("partial output: {}", tail(partial, MAX_PARTIAL_CHARS));
+    }
+    match u.total {
+        Some(t) => format!("{} ({}/{})", u.message, u.progress, t),
+        None => u.message,
+    }
+}
+
+/// The end of `text`, at most `max` bytes, cut at a character boundary, marked when cut.
+fn tail(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &text[start..])
+}
+
 fn call_result_object(result: &CallToolResult) -> JsonObject {
     match serde_json::to_value(result) {
         Ok(Value::Object(o)) => o,
@@ -410,6 +442,13 @@ mod tests {
     fn timestamps_are_iso8601_utc() {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(1_796_034_367_123), "2026-11-30T10:26:07.123Z");
+    }
+
+    #[test]
+    fn a_stream_status_keeps_the_end_of_the_text() {
+        assert_eq!(tail("abc", 5), "abc");
+        assert_eq!(tail("abcdef", 3), "…def");
+        assert_eq!(tail("aé", 1), "…");
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub enum ProgressSink {
         peer: Peer<RoleServer>,
         token: ProgressToken,
     },
-    Task(tokio::sync::watch::Sender<Option<ProgressUpdate>>),
+    /// Every update is kept (a stream's deltas add up), so the channel is unbounded; the
+    /// task's runner drains it as they come.
+    Task(tokio::sync::mpsc::UnboundedSender<ProgressUpdate>),
 }
 
 /// One progress report, as a task keeps it.
@@ -29,6 +31,8 @@ pub struct ProgressUpdate {
     pub progress: f64,
     pub total: Option<f64>,
     pub message: String,
+    /// The message is the next piece of a streamed answer, not a new state.
+    pub delta: bool,
 }
 
 impl ProgressSink {
@@ -63,8 +67,18 @@ impl CallContext {
     /// Sends a progress notification if the client gave a progress token. Failures are
     /// ignored: progress is advisory and must never fail the call.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
+        self.report(progress, total, message.into(), false).await;
+    }
+
+    /// Like [`Self::progress`], for the next piece of a streamed answer: a client sees it
+    /// as a progress message, a task adds it to the text so far.
+    pub async fn progress_delta(&self, progress: f64, piece: String) {
+        self.report(progress, None, piece, true).await;
+    }
+
+    async fn report(&self, progress: f64, total: Option<f64>, message: String, delta: bool) {
         let Some(sink) = &self.progress else { return };
-        let mut message = message.into();
+        let mut message = message;
         crate::redact::scrub_string(&mut message);
         match sink {
             ProgressSink::Notify { peer, token } => {
@@ -79,11 +93,12 @@ impl CallContext {
             }
             ProgressSink::Task(latest) => {
                 // Nobody listening means the task ended; the update has nowhere to go.
-                let _ = latest.send(Some(ProgressUpdate {
+                let _ = latest.send(ProgressUpdate {
                     progress,
                     total,
                     message,
-                }));
+                    delta,
+                });
             }
         }
     }

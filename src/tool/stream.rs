@@ -194,7 +194,7 @@ where
                     pending.push_str(&scrubber.finish());
                     if !pending.is_empty() {
                         progress += pending.chars().count() as f64;
-                        ctx.progress(progress, None, std::mem::take(&mut pending))
+                        ctx.progress_delta(progress, std::mem::take(&mut pending))
                             .await;
                     }
                     progress += 1.0;
@@ -213,7 +213,7 @@ where
         let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
         if !pending.is_empty() && (due || done) {
             progress += pending.chars().count() as f64;
-            ctx.progress(progress, None, std::mem::take(&mut pending))
+            ctx.progress_delta(progress, std::mem::take(&mut pending))
                 .await;
             last_sent = Some(Instant::now());
         }
