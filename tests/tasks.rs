@@ -427,3 +427,67 @@ async fn a_streamed_chat_task_shows_its_text_so_far_then_the_whole_answer() {
         "Paris is the capital of France."
     );
 }
+
+async fn rpc_as(server: &HttpServer, token: &str, method: &str, mut params: Value) -> Value {
+    params["_meta"] = tasks_meta();
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": method, "params": params});
+    let auth = format!("Bearer {token}");
+    let response = post(&server.mcp_url(), &[("authorization", &auth)], &body).await;
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+/// A task and a resource belong to what the caller may see: another credential cannot poll
+/// or cancel someone's task, and a credential without the files toolset reads no files.
+#[tokio::test]
+async fn tasks_and_resources_follow_the_callers_grant() {
+    use mistral_mcp::access::TokenHash;
+    const ALICE: &str = "mmcp_test_alice_token_0123456789abcdef";
+    const BOB: &str = "mmcp_test_bob_token_0123456789abcdefgh";
+    const CHAT: &str = "mmcp_test_chat_only_token_0123456789ab";
+    let fake = FakeMistral::start().await;
+    running_job(200, &fake);
+    let cfg = format!(
+        "[[http.tokens]]\nname = \"alice\"\nhash = \"{}\"\n\n[[http.tokens]]\nname = \"bob\"\nhash = \"{}\"\n\n\
+         [[http.tokens]]\nname = \"chat-only\"\nhash = \"{}\"\ntoolsets = [\"chat\"]\n",
+        TokenHash::of(ALICE).to_config_string(),
+        TokenHash::of(BOB).to_config_string(),
+        TokenHash::of(CHAT).to_config_string(),
+    );
+    let server = spawn_with_config(&fake, &[], &cfg).await.unwrap();
+    let created = rpc_as(
+        &server,
+        ALICE,
+        "tools/call",
+        json!({"name": "batch_jobs_wait", "arguments": {"job_id": BATCH_JOB_ID}}),
+    )
+    .await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_string();
+    for method in ["tasks/get", "tasks/cancel"] {
+        let other = rpc_as(&server, BOB, method, json!({"taskId": id})).await;
+        assert_eq!(other["error"]["code"], -32602, "{method}: {other}");
+    }
+    let mine = rpc_as(&server, ALICE, "tasks/get", json!({"taskId": id})).await;
+    assert_eq!(mine["result"]["status"], "working", "{mine}");
+    let ack = rpc_as(&server, ALICE, "tasks/cancel", json!({"taskId": id})).await;
+    assert!(ack.get("result").is_some(), "{ack}");
+
+    let listed = rpc_as(&server, CHAT, "resources/list", json!({})).await;
+    assert_eq!(listed["result"]["resources"], json!([]), "{listed}");
+    let read = rpc_as(
+        &server,
+        CHAT,
+        "resources/read",
+        json!({"uri": "mistral://files/f-1"}),
+    )
+    .await;
+    assert_eq!(read["error"]["code"], -32602, "{read}");
+    assert!(
+        read["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not available to this caller"),
+        "{read}"
+    );
+    let prompts = rpc_as(&server, CHAT, "prompts/list", json!({})).await;
+    assert_eq!(prompts["result"]["prompts"], json!([]), "{prompts}");
+}
