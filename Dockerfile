@@ -19,7 +19,7 @@ RUN mkdir -p src benches && echo 'fn main() {}' > src/main.rs && touch src/lib.r
     && cargo build --release --locked --bin mistral-mcp \
     && rm -rf src
 COPY src ./src
-COPY tools.toml ./
+COPY build.rs tools.toml ./
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin mistral-mcp
 
 FROM debian:bookworm-slim
