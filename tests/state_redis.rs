@@ -22,18 +22,6 @@ const BUDGET_REQ: &str = "mmcp_test_budget_requests_token_01";
 const BUDGET_TOK: &str = "mmcp_test_budget_tokens_token_0123";
 const FREE: &str = "mmcp_test_free_token_0123456789abcd";
 
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("MISTRAL_MCP_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "*** SKIPPED {test}: MISTRAL_MCP_TEST_REDIS_URL is not set; scripts/test starts a redis-server and sets it ***"
-            );
-            None
-        }
-    }
-}
-
 /// A config with four tokens, state in Redis at `url` under a prefix of its own.
 fn config(url: &str, prefix: &str) -> String {
     format!(
@@ -130,7 +118,7 @@ async fn two_replicas(fake: &FakeMistral, url: &str, prefix: &str) -> (HttpServe
 
 #[tokio::test]
 async fn one_rate_limit_across_two_replicas() {
-    let Some(url) = redis_url("one_rate_limit_across_two_replicas") else {
+    let Some(url) = common::redis_url("one_rate_limit_across_two_replicas") else {
         return;
     };
     let fake = FakeMistral::start().await;
@@ -152,7 +140,7 @@ async fn one_rate_limit_across_two_replicas() {
 
 #[tokio::test]
 async fn daily_budgets_hold_across_two_replicas_and_usage_is_readable() {
-    let Some(url) = redis_url("daily_budgets_hold_across_two_replicas") else {
+    let Some(url) = common::redis_url("daily_budgets_hold_across_two_replicas") else {
         return;
     };
     let fake = FakeMistral::start().await;
@@ -323,7 +311,7 @@ impl Drop for OwnRedis {
 
 #[tokio::test]
 async fn redis_down_fails_closed_then_recovers_without_a_restart() {
-    if redis_url("redis_down_fails_closed_then_recovers_without_a_restart").is_none() {
+    if common::redis_url("redis_down_fails_closed_then_recovers_without_a_restart").is_none() {
         return;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -412,7 +400,7 @@ async fn redis_down_fails_closed_then_recovers_without_a_restart() {
 
 #[tokio::test]
 async fn a_server_starts_while_redis_is_down() {
-    if redis_url("a_server_starts_while_redis_is_down").is_none() {
+    if common::redis_url("a_server_starts_while_redis_is_down").is_none() {
         return;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -199,18 +199,6 @@ async fn a_quick_tool_is_never_a_task() {
     assert!(answer["result"]["content"].is_array(), "{answer}");
 }
 
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("MISTRAL_MCP_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!(
-                "*** SKIPPED {test}: MISTRAL_MCP_TEST_REDIS_URL is not set; scripts/test starts a redis-server and sets it ***"
-            );
-            None
-        }
-    }
-}
-
 fn redis_config(url: &str) -> String {
     let nonce: u64 = rand::random();
     format!("[state]\nbackend = \"redis\"\nurl = \"{url}\"\nkey_prefix = \"it-tasks-{nonce:x}\"\n")
@@ -218,9 +206,9 @@ fn redis_config(url: &str) -> String {
 
 #[tokio::test]
 async fn with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_another() {
-    let Some(url) =
-        redis_url("with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_another")
-    else {
+    let Some(url) = common::redis_url(
+        "with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_another",
+    ) else {
         return;
     };
     let fake = FakeMistral::start().await;
@@ -269,7 +257,7 @@ async fn with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_ano
 #[tokio::test]
 async fn with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll() {
     let Some(url) =
-        redis_url("with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll")
+        common::redis_url("with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll")
     else {
         return;
     };

@@ -639,6 +639,20 @@ pub fn peak_rss(pid: u32) -> u64 {
 }
 
 /// Environment for a server process pointed at the fake.
+/// The throwaway Redis that scripts/test starts (`MISTRAL_MCP_TEST_REDIS_URL`), or `None`
+/// with a loud SKIPPED line for `test` when it is not there.
+pub fn redis_url(test: &str) -> Option<String> {
+    match std::env::var("MISTRAL_MCP_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "*** SKIPPED {test}: MISTRAL_MCP_TEST_REDIS_URL is not set; scripts/test starts a redis-server and sets it ***"
+            );
+            None
+        }
+    }
+}
+
 pub fn server_env(fake: &FakeMistral) -> Vec<(String, String)> {
     vec![
         ("MISTRAL_API_KEY".into(), TEST_KEY.into()),
