@@ -7,7 +7,8 @@
 //! before an operation and [`record`] after it. When Redis cannot be reached, checks fail
 //! closed ([`StateError`]) and recording is logged and counted, never fatal to a call.
 //!
-//! It imports only the configuration and the metrics, never the server or a transport.
+//! It imports only the configuration, the metrics and the redaction list (a Redis URL may
+//! hold a password), never the server or a transport.
 
 mod memory;
 mod redis;
