@@ -79,6 +79,10 @@ struct ToolEntry {
     /// that reads resource links gets a link to each file's content beside the result.
     #[serde(default)]
     file_links: Vec<String>,
+    /// Result fields holding base64 content (`pages[].images[].image_base64`): a client
+    /// that reads resource links gets each as a linked resource instead of inline.
+    #[serde(default)]
+    blob_links: Vec<String>,
     /// The call can run long (a wait, a stream, a large document): a client that declared
     /// MCP's tasks extension gets a task to poll instead of a call held open.
     #[serde(default)]
@@ -145,6 +149,8 @@ pub struct ToolDef {
     pub group_by: Option<String>,
     /// Result fields holding file ids that get a resource link.
     pub file_links: Vec<String>,
+    /// Result fields holding base64 content moved out into linked resources.
+    pub blob_links: Vec<String>,
     /// Runs as an MCP task for clients that declared the tasks extension.
     pub task: bool,
     /// Catalog id of the tool that cancels this one's upstream work.
@@ -310,6 +316,7 @@ impl Catalog {
             check_columns(&name, &e.columns)?;
             check_columns(&name, e.group_by.as_slice())?;
             check_columns(&name, &e.file_links)?;
+            check_result_paths(&name, &e.blob_links)?;
             let op = with_field_help(&id, op, &e.fields)?;
             let op = with_select(&id, op)?;
             let narrowing = narrowing_args(&op.input_schema);
@@ -325,6 +332,7 @@ impl Catalog {
                 summary: e.summary,
                 columns: e.columns,
                 file_links: e.file_links,
+                blob_links: e.blob_links,
                 task: e.task,
                 cancel_with: e.cancel_with,
                 group_by: e.group_by,
@@ -546,6 +554,29 @@ fn check_columns(name: &str, columns: &[String]) -> anyhow::Result<()> {
             bail!(
                 "tool `{name}` has column `{c}`; columns are item fields, dot-separated \
                  (`id`, `capabilities.vision`)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `blob_links` entries are result paths: dot-separated names, `[]` after a name that holds
+/// an array (`pages[].images[].image_base64`).
+fn check_result_paths(name: &str, paths: &[String]) -> anyhow::Result<()> {
+    for p in paths {
+        let ok = !p.is_empty()
+            && p.split('.').all(|seg| {
+                let seg = seg.strip_suffix("[]").unwrap_or(seg);
+                !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            })
+            && !p.ends_with("[]");
+        if !ok {
+            bail!(
+                "tool `{name}` has blob_links path `{p}`; paths are dot-separated fields, with `[]` \
+                 after an array (`pages[].images[].image_base64`)"
             );
         }
     }

@@ -404,3 +404,70 @@ async fn completion_offers_real_ids_and_reuses_them_while_typing() {
     assert_eq!(fake.requests().len(), before);
     client.cancel().await.unwrap();
 }
+
+/// OCR page images (`include_image_base64`) come back as links to artifacts the client reads
+/// when it wants them, not as base64 inside the result.
+#[tokio::test]
+async fn ocr_images_are_linked_artifacts_the_client_can_read() {
+    let fake = FakeMistral::start().await;
+    let jpeg = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDA";
+    let mut ocr = fixtures::ocr();
+    for page in ocr["pages"].as_array_mut().unwrap().iter_mut().take(2) {
+        page["images"][0]["image_base64"] = json!(format!("data:image/jpeg;base64,{jpeg}"));
+    }
+    fake.push("POST /v1/ocr", Reply::json(200, ocr));
+    let client = launch(&fake, &[]).await;
+    let r = client
+        .call_tool(
+            CallToolRequestParams::new("ocr_process").with_arguments(
+                json!({"document": {"type": "document_url", "document_url": "https://example.com/r.pdf"},
+                       "include_image_base64": true})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(false), "{}", text(&r));
+    let links: Vec<_> = r
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            ContentBlock::ResourceLink(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(links.len(), 2, "{:?}", r.content);
+    assert_eq!(links[0].name, "img-0.jpeg");
+    assert_eq!(links[0].mime_type.as_deref(), Some("image/jpeg"));
+    let structured = serde_json::to_string(&r.structured_content).unwrap();
+    assert!(!structured.contains(jpeg), "no base64 left in the result");
+    assert!(
+        structured.contains(&links[0].uri),
+        "the image's field names its link"
+    );
+
+    let read = client
+        .read_resource(ReadResourceRequestParams::new(links[1].uri.clone()))
+        .await
+        .unwrap();
+    match &read.contents[0] {
+        ResourceContents::BlobResourceContents {
+            blob, mime_type, ..
+        } => {
+            assert_eq!(blob, jpeg);
+            assert_eq!(mime_type.as_deref(), Some("image/jpeg"));
+        }
+        other => panic!("expected a blob, got {other:?}"),
+    }
+    let gone = client
+        .read_resource(ReadResourceRequestParams::new("mistral://artifacts/0123"))
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{gone:?}").contains("Artifacts live an hour"),
+        "{gone:?}"
+    );
+    client.cancel().await.unwrap();
+}

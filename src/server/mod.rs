@@ -8,6 +8,7 @@
 //! Two error channels: a bad argument or a failed upstream call is a tool result with
 //! `isError` and an actionable message; an unknown tool name is a JSON-RPC error.
 
+mod artifacts;
 mod complete;
 mod meta;
 mod prompts;
@@ -296,6 +297,10 @@ impl McpServer {
                         }
                         if links {
                             add_file_links(&mut output, &tool.file_links);
+                            if !tool.blob_links.is_empty() {
+                                let who = principal.as_deref().unwrap_or("local");
+                                self.link_blobs(&mut output, &tool.blob_links, who).await;
+                            }
                         }
                         Ok(output)
                     }

@@ -40,6 +40,8 @@ enum Target<'a> {
     Model(&'a str),
     File(&'a str),
     FileContent(&'a str),
+    /// A large part of an earlier result (see `artifacts`).
+    Artifact(&'a str),
 }
 
 fn parse_uri(uri: &str) -> Option<Target<'_>> {
@@ -50,6 +52,9 @@ fn parse_uri(uri: &str) -> Option<Target<'_>> {
     if let Some(id) = uri.strip_prefix(MODEL_PREFIX) {
         // Fine-tuned model ids hold colons, never slashes.
         return id_ok(id).then_some(Target::Model(id));
+    }
+    if let Some(id) = uri.strip_prefix(super::artifacts::ARTIFACT_PREFIX) {
+        return id_ok(id).then_some(Target::Artifact(id));
     }
     let rest = uri.strip_prefix(FILE_PREFIX)?;
     match rest.strip_suffix(CONTENT_SUFFIX) {
@@ -251,10 +256,17 @@ impl McpServer {
             not_found(
                 uri,
                 "This server serves mistral://models, mistral://models/{model_id}, \
-                 mistral://files/{file_id} and mistral://files/{file_id}/content.",
+                 mistral://files/{file_id}, mistral://files/{file_id}/content and the \
+                 mistral://artifacts/{id} that results link to.",
             )
         })?;
         let (tool, arguments, ttl) = match target {
+            Target::Artifact(id) => {
+                let contents = self.read_artifact(uri, id, caller).await?;
+                return Ok(rmcp::model::ReadResourceResult::new(vec![contents])
+                    .with_ttl_ms(0)
+                    .with_cache_scope(CacheScope::Private));
+            }
             Target::Models => ("models_list", JsonObject::new(), MODELS_TTL_MS),
             Target::Model(id) => (
                 "models_retrieve",

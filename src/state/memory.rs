@@ -28,6 +28,8 @@ pub(super) struct MemoryStore {
     /// (day, principal) -> counters; only today and yesterday are kept.
     usage: Mutex<BTreeMap<(String, String), Fields>>,
     tasks: Mutex<HashMap<String, Task>>,
+    /// Artifact id -> (content, expiry).
+    artifacts: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 /// A poisoned lock only means another request panicked mid-update; the data is still
@@ -114,6 +116,26 @@ impl MemoryStore {
             .get(id)
             .filter(|t| t.expires > now)
             .map(|t| t.record.clone())
+    }
+
+    pub fn artifact_put(&self, id: &str, content: &str, ttl: Duration) {
+        let now = Instant::now();
+        let mut artifacts = lock(&self.artifacts);
+        if artifacts.len() >= PRUNE_AT {
+            artifacts.retain(|_, (_, expires)| *expires > now);
+        }
+        let expires = now
+            .checked_add(ttl)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
+        artifacts.insert(id.to_string(), (content.to_string(), expires));
+    }
+
+    pub fn artifact_get(&self, id: &str) -> Option<String> {
+        let now = Instant::now();
+        lock(&self.artifacts)
+            .get(id)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(content, _)| content.clone())
     }
 
     pub fn admit(&self, principal: &str, day: &str, budget: &Budget) -> Option<Spent> {

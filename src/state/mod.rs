@@ -1,6 +1,7 @@
 //! Shared state: what replicas must agree on. It owns per-credential rate-limit buckets,
 //! usage counters (tokens per principal, model and kind, and requests, per UTC day) with
-//! the daily budgets checked against them, and task records. [`StateStore`] keeps them in
+//! the daily budgets checked against them, task records, and artifacts (large parts of
+//! results that resource links name). [`StateStore`] keeps them in
 //! this process's memory (the default: one replica, or each replica on its own) or in a
 //! Redis server every replica shares, where each check is one atomic script. Callers never
 //! see which: the HTTP layer asks [`StateStore::rate_check`], the server calls [`admit`]
@@ -141,6 +142,31 @@ impl StateStore {
                 "task_save",
                 r.task_save(id, record_json, terminal, ttl).await,
             ),
+        }
+    }
+
+    /// Keeps `content` under `id` for `ttl`: a result's large part (an OCR image) that a
+    /// resource link names, for any replica to serve.
+    pub async fn artifact_put(
+        &self,
+        id: &str,
+        content: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        match &*self.backend {
+            Backend::Memory(m) => {
+                m.artifact_put(id, content, ttl);
+                Ok(())
+            }
+            Backend::Redis(r) => counted("artifact_put", r.artifact_put(id, content, ttl).await),
+        }
+    }
+
+    /// The artifact saved under `id`, if it exists and has not expired.
+    pub async fn artifact_get(&self, id: &str) -> Result<Option<String>, StateError> {
+        match &*self.backend {
+            Backend::Memory(m) => Ok(m.artifact_get(id)),
+            Backend::Redis(r) => counted("artifact_get", r.artifact_get(id).await),
         }
     }
 

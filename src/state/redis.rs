@@ -267,6 +267,33 @@ impl RedisStore {
         Ok(wrote == 1)
     }
 
+    pub async fn artifact_put(
+        &self,
+        id: &str,
+        content: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut conn = self.conn.clone();
+        ::redis::cmd("SET")
+            .arg(self.key("artifact", id))
+            .arg(content)
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    pub async fn artifact_get(&self, id: &str) -> Result<Option<String>, StateError> {
+        let mut conn = self.conn.clone();
+        ::redis::cmd("GET")
+            .arg(self.key("artifact", id))
+            .query_async::<Option<String>>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
     pub async fn task_load(&self, id: &str) -> Result<Option<String>, StateError> {
         let mut conn = self.conn.clone();
         ::redis::cmd("HGET")

@@ -97,6 +97,24 @@ async fn task_records_expire() {
 }
 
 #[tokio::test]
+async fn artifacts_are_kept_until_they_expire() {
+    for s in stores("artifacts") {
+        s.artifact_put("a", "{\"data\":\"AAAA\"}", Duration::from_millis(80))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.artifact_get("a").await.unwrap().as_deref(),
+            Some("{\"data\":\"AAAA\"}"),
+            "{}",
+            s.kind()
+        );
+        assert_eq!(s.artifact_get("b").await.unwrap(), None);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(s.artifact_get("a").await.unwrap(), None, "{}", s.kind());
+    }
+}
+
+#[tokio::test]
 async fn concurrent_task_saves_keep_the_terminal_one() {
     for s in stores("task-race") {
         let ttl = Duration::from_secs(60);
