@@ -48,6 +48,18 @@ fn uri_text(c: &ResourceContents) -> (&str, Option<&str>) {
     }
 }
 
+/// The resource links a tool result carries.
+fn links_in(result: &rmcp::model::CallToolResult) -> Vec<rmcp::model::Resource> {
+    result
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            ContentBlock::ResourceLink(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn upstream_count(fake: &FakeMistral, route: &str) -> usize {
     fake.requests()
         .iter()
@@ -217,14 +229,7 @@ async fn a_binary_download_is_a_resource_link_the_client_can_read() {
         .await
         .unwrap();
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
-    let link = r
-        .content
-        .iter()
-        .find_map(|c| match c {
-            ContentBlock::ResourceLink(l) => Some(l.clone()),
-            _ => None,
-        })
-        .expect("a resource link");
+    let link = links_in(&r).into_iter().next().expect("a resource link");
     assert_eq!(link.uri, "mistral://files/f-img/content");
     assert!(
         !r.content
@@ -265,14 +270,7 @@ async fn a_binary_download_is_a_resource_link_the_client_can_read() {
         ))
         .await
         .unwrap();
-    let links: Vec<String> = job
-        .content
-        .iter()
-        .filter_map(|c| match c {
-            ContentBlock::ResourceLink(l) => Some(l.uri.clone()),
-            _ => None,
-        })
-        .collect();
+    let links: Vec<String> = links_in(&job).into_iter().map(|l| l.uri).collect();
     assert_eq!(
         links,
         [format!(
@@ -430,14 +428,7 @@ async fn ocr_images_are_linked_artifacts_the_client_can_read() {
         .await
         .unwrap();
     assert_eq!(r.is_error, Some(false), "{}", text(&r));
-    let links: Vec<_> = r
-        .content
-        .iter()
-        .filter_map(|c| match c {
-            ContentBlock::ResourceLink(l) => Some(l.clone()),
-            _ => None,
-        })
-        .collect();
+    let links = links_in(&r);
     assert_eq!(links.len(), 2, "{:?}", r.content);
     assert_eq!(links[0].name, "img-0.jpeg");
     assert_eq!(links[0].mime_type.as_deref(), Some("image/jpeg"));
