@@ -69,6 +69,11 @@ async fn poll_until(server: &HttpServer, id: &str, done: impl Fn(&Value) -> bool
     }
 }
 
+/// Whether a task's status message contains `text`.
+fn says(task: &Value, text: &str) -> bool {
+    task["statusMessage"].as_str().unwrap_or("").contains(text)
+}
+
 fn running_job(times: usize, fake: &FakeMistral) {
     for i in 0..times {
         fake.push(
@@ -96,11 +101,8 @@ async fn a_batch_wait_becomes_a_task_that_reports_progress_and_then_its_result()
     assert_eq!(last["result"]["structuredContent"]["status"], "SUCCESS");
     assert!(last.get("error").is_none());
     assert!(
-        seen.iter().any(|t| t["status"] == "working"
-            && t["statusMessage"]
-                .as_str()
-                .unwrap_or("")
-                .contains("RUNNING")),
+        seen.iter()
+            .any(|t| t["status"] == "working" && says(t, "RUNNING")),
         "progress shows while it runs: {seen:?}"
     );
 
@@ -122,13 +124,7 @@ async fn cancelling_a_wait_task_cancels_the_batch_job_on_mistral() {
     running_job(200, &fake);
     let server = spawn_with_config(&fake, &[], "").await.unwrap();
     let id = start_wait(&server).await;
-    poll_until(&server, &id, |t| {
-        t["statusMessage"]
-            .as_str()
-            .unwrap_or("")
-            .contains("RUNNING")
-    })
-    .await;
+    poll_until(&server, &id, |t| says(t, "RUNNING")).await;
     let ack = rpc(&server, "tasks/cancel", json!({"taskId": id}), true).await;
     assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
     let got = rpc(&server, "tasks/get", json!({"taskId": id}), true).await;
@@ -230,13 +226,7 @@ async fn with_redis_a_task_started_on_one_replica_is_polled_and_cancelled_on_ano
 
     running_job(200, &fake);
     let id = start_wait(&a).await;
-    poll_until(&b, &id, |t| {
-        t["statusMessage"]
-            .as_str()
-            .unwrap_or("")
-            .contains("RUNNING")
-    })
-    .await;
+    poll_until(&b, &id, |t| says(t, "RUNNING")).await;
     let ack = rpc(&b, "tasks/cancel", json!({"taskId": id}), true).await;
     assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
     assert!(
@@ -271,23 +261,11 @@ async fn with_redis_a_wait_whose_replica_stopped_is_taken_over_by_the_next_poll(
         Reply::json(200, batch_job("SUCCESS", 10, 10)),
     );
     let id = start_wait(&a).await;
-    poll_until(&b, &id, |t| {
-        t["statusMessage"]
-            .as_str()
-            .unwrap_or("")
-            .contains("RUNNING")
-    })
-    .await;
+    poll_until(&b, &id, |t| says(t, "RUNNING")).await;
     a.child.kill().await.unwrap();
     // Past the lease, B's next poll takes the wait over and runs it to the end.
     let seen = poll_until(&b, &id, |t| t["status"] == "completed").await;
-    assert!(
-        seen.iter().any(|t| t["statusMessage"]
-            .as_str()
-            .unwrap_or("")
-            .contains("resumed")),
-        "{seen:?}"
-    );
+    assert!(seen.iter().any(|t| says(t, "resumed")), "{seen:?}");
     assert_eq!(
         seen.last().unwrap()["result"]["structuredContent"]["status"],
         "SUCCESS"
@@ -402,11 +380,8 @@ async fn a_streamed_chat_task_shows_its_text_so_far_then_the_whole_answer() {
     let id = created["result"]["taskId"].as_str().unwrap().to_string();
     let seen = poll_until(&server, &id, |t| t["status"] == "completed").await;
     assert!(
-        seen.iter().any(|t| t["status"] == "working"
-            && t["statusMessage"]
-                .as_str()
-                .unwrap_or("")
-                .contains("Paris is")),
+        seen.iter()
+            .any(|t| t["status"] == "working" && says(t, "Paris is")),
         "the text so far shows while it streams: {seen:?}"
     );
     let last = seen.last().unwrap();
