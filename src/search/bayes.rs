@@ -62,6 +62,11 @@ impl NaiveBayes {
         }
     }
 
+    /// How many classes it tells apart.
+    pub fn classes(&self) -> usize {
+        self.log_prior.len()
+    }
+
     /// The probability of each class given the features, or `None` when no feature was ever
     /// seen in training (the classifier knows nothing about this query).
     pub fn posterior(&self, features: &[String]) -> Option<Vec<f32>> {

@@ -1,6 +1,6 @@
 //! Intent search over the tool catalog: "run OCR on an invoice PDF" → `ocr_process`.
 //!
-//! Three signals, combined into one score per tool:
+//! Three kinds of signal, read as [`FEATURES`] of each tool and ranked by a linear model:
 //! - **lexical**: BM25 over fields of different weight (the tool name, catalog keywords,
 //!   title, toolset, the operation's method verb and path words, the description); each hit
 //!   explains which words matched where;
@@ -9,12 +9,14 @@
 //! - **understanding**: naive Bayes classifiers trained on those examples that read the
 //!   request's action (list, get, create, cancel…), its resource (files, agent aliases,
 //!   workflow schedules…) and the tool outright, so "which batch jobs are still running?"
-//!   asks for a list even though no word says so.
+//!   asks for a list even though no word says so; and the structure of the request: how many
+//!   of the tool's resource words it names, and whether it names a sibling's instead ("the
+//!   agent's alias" is not the agent).
 //!
 //! Words pass through [`text`] (identifiers split, endings folded, foreign verbs folded).
 //! Nothing is tokenized until the first search, so a server that is never asked to search
-//! never pays for the index. The weights were chosen
-//! on the blind intents' dev half (tests/data), and are reported on the test half.
+//! never pays for the index. The weights are fitted on the blind intents' dev half
+//! (tests/data) and reported on the test half.
 
 mod bayes;
 mod eval;
@@ -36,66 +38,86 @@ const W_TITLE: f32 = 2.0;
 const W_TOOLSET: f32 = 1.5;
 const W_OPERATION: f32 = 1.5;
 const W_DESCRIPTION: f32 = 1.0;
-/// Boost by the share of the tool name's words the query mentions: "get an agent" prefers
-/// `agents_get` to `agents_versions_get`.
-const W_NAME_COVERAGE: f32 = 0.3;
-/// How the signals mix. [`Weights::default`] is what the server uses; the others exist to
-/// measure each signal alone (examples/search_eval.rs).
+/// What the ranker reads about one tool for one request. Each is about 0..1; the score is
+/// their weighted sum ([`Weights`]).
+pub const FEATURES: [&str; FEATURE_COUNT] = [
+    "lexical",
+    "example_best",
+    "example_more",
+    "tool_probability",
+    "tool_log_probability",
+    "action_probability",
+    "action_log_probability",
+    "resource_probability",
+    "resource_log_probability",
+    "resource_words",
+    "sibling_words",
+    "name_words",
+    "lexical_x_action",
+    "lexical_x_resource",
+    "example_x_action",
+    "example_x_resource",
+];
+pub const FEATURE_COUNT: usize = 16;
+
+/// A linear ranker over [`FEATURES`]. [`Weights::default`] is what the server uses: fitted on
+/// the blind intents' dev half by `cargo run --release --example search_eval -- --fit`
+/// (softmax over all tools, the dev intents only; the test half is reported, never fitted).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Weights {
-    /// The lexical score's weight (normalised to the best tool's).
-    pub lexical: f32,
-    /// The example score's weight beside it (normalised likewise).
-    pub examples: f32,
-    /// Boosts by the probability that the request asks for the tool's action and resource.
-    pub action: f32,
-    pub resource: f32,
-    /// The tool classifier's probability, added to the combined score.
-    pub tool: f32,
-}
+pub struct Weights(pub [f32; FEATURE_COUNT]);
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights {
-            lexical: 1.0,
-            examples: 0.5,
-            action: 0.5,
-            resource: 0.5,
-            tool: 2.0,
-        }
+        Weights(FITTED)
     }
 }
 
+/// The server's weights, as `search_eval -- --fit` printed them.
+const FITTED: [f32; FEATURE_COUNT] = [
+    4.589, 3.235, 0.070, 0.726, 4.829, 1.627, 0.561, 2.278, 1.141, 1.279, -0.450, 0.820, -0.337,
+    -2.648, -0.652, -0.289,
+];
+
 impl Weights {
-    /// Named variants for measuring: `lexical` (catalog text only), `lexical+examples`,
-    /// `classifiers` (the naive Bayes parts alone), `combined` (the default).
-    pub fn named(name: &str) -> Option<Self> {
-        let off = Weights {
-            lexical: 0.0,
-            examples: 0.0,
-            action: 0.0,
-            resource: 0.0,
-            tool: 0.0,
+    /// The features each named variant may use, for measuring the signals apart:
+    /// `lexical` (catalog text only), `lexical+examples`, `classifiers` (the naive Bayes
+    /// parts alone), `combined` (everything).
+    pub fn mask(name: &str) -> Option<[bool; FEATURE_COUNT]> {
+        let uses = |names: &[&str]| {
+            let mut mask = [false; FEATURE_COUNT];
+            for (m, f) in mask.iter_mut().zip(FEATURES) {
+                *m = names.contains(&f);
+            }
+            mask
         };
         Some(match name {
-            "lexical" => Weights {
-                lexical: 1.0,
-                ..off
-            },
-            "lexical+examples" => Weights {
-                lexical: 1.0,
-                examples: 0.5,
-                ..off
-            },
-            "classifiers" => Weights { tool: 1.0, ..off },
-            "combined" => Weights::default(),
+            "lexical" => uses(&["lexical", "resource_words", "sibling_words", "name_words"]),
+            "lexical+examples" => uses(&[
+                "lexical",
+                "example_best",
+                "example_more",
+                "resource_words",
+                "sibling_words",
+                "name_words",
+            ]),
+            "classifiers" => uses(&[
+                "tool_probability",
+                "tool_log_probability",
+                "action_probability",
+                "action_log_probability",
+                "resource_probability",
+                "resource_log_probability",
+            ]),
+            "combined" => [true; FEATURE_COUNT],
             _ => return None,
         })
     }
+
+    fn score(&self, features: &[f32; FEATURE_COUNT]) -> f32 {
+        self.0.iter().zip(features).map(|(w, f)| w * f).sum()
+    }
 }
 
-/// How much the second and third best example of a tool add to its best one.
-const W_MORE_EXAMPLES: f32 = 0.3;
 /// Example intents are BM25 documents of their own, short and many: full length
 /// normalisation.
 const B_EXAMPLES: f32 = 0.75;
@@ -188,6 +210,12 @@ pub struct SearchIndex {
 struct Lexical {
     /// Distinct words of each tool's name.
     name_terms: Vec<Vec<String>>,
+    /// Words of each tool's resource (its id without the verb), less its toolset's own words
+    /// where others remain: `agents_aliases_delete` → `alias`.
+    resource_terms: Vec<Vec<String>>,
+    /// Resource words of the other tools of the same toolset that are not this tool's: a
+    /// request naming one ("delete the alias") is about a sibling.
+    sibling_terms: Vec<Vec<String>>,
     lengths: Vec<f32>,
     avg_len: f32,
     postings: HashMap<String, Vec<Posting>>,
@@ -236,8 +264,27 @@ impl Lexical {
         } else {
             lengths.iter().sum::<f32>() / lengths.len() as f32
         };
+        let resource_terms: Vec<Vec<String>> = docs.iter().map(resource_words).collect();
+        let sibling_terms = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut words: Vec<String> = docs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, s)| *j != i && s.toolset == d.toolset)
+                    .flat_map(|(j, _)| resource_terms[j].iter().cloned())
+                    .filter(|w| !resource_terms[i].contains(w) && !name_terms[i].contains(w))
+                    .collect();
+                words.sort();
+                words.dedup();
+                words
+            })
+            .collect();
         Lexical {
             name_terms,
+            resource_terms,
+            sibling_terms,
             lengths,
             avg_len,
             postings,
@@ -289,8 +336,45 @@ impl SearchIndex {
         limit: usize,
         keep: impl Fn(&str) -> bool,
     ) -> Vec<Hit> {
+        let (features, mut matched) = self.analyse(query);
+        let scores: Vec<f32> = features.iter().map(|f| self.weights.score(f)).collect();
+        // A tool neither the words nor the classifiers point at is not a hit.
+        let relevant = |f: &[f32; FEATURE_COUNT]| f[0] > 0.0 || f[1] > 0.0 || f[3] >= 0.01;
+        let mut ranked: Vec<usize> = (0..self.docs.len())
+            .filter(|&i| relevant(&features[i]) && keep(&self.docs[i].0))
+            .collect();
+        ranked.sort_by(|&a, &b| {
+            scores[b]
+                .total_cmp(&scores[a])
+                .then_with(|| self.docs[a].0.cmp(&self.docs[b].0))
+        });
+        ranked
+            .into_iter()
+            .take(limit)
+            .map(|i| Hit {
+                name: self.docs[i].0.clone(),
+                operation: self.docs[i].1.clone(),
+                score: (scores[i] * 100.0).round() / 100.0,
+                matched: std::mem::take(&mut matched[i]),
+            })
+            .collect()
+    }
+
+    /// Every tool's [`FEATURES`] for `query`, in index order: what `search_eval -- --fit`
+    /// learns the weights from.
+    pub fn features(&self, query: &str) -> Vec<[f32; FEATURE_COUNT]> {
+        self.analyse(query).0
+    }
+
+    /// The tool names, in index order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.docs.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Features of every tool, and the words each matched lexically.
+    fn analyse(&self, query: &str) -> (Vec<[f32; FEATURE_COUNT]>, Vec<Vec<String>>) {
         let n = self.docs.len() as f32;
-        let mut scores = vec![0.0f32; self.docs.len()];
+        let mut lexical_scores = vec![0.0f32; self.docs.len()];
         let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
         let mut seen = Vec::new();
         let lexical = self.lexical.get_or_init(|| Lexical::build(&self.sources));
@@ -311,42 +395,54 @@ impl SearchIndex {
             };
             let idf = idf(n, list.len() as f32);
             for p in list {
-                scores[p.doc] += bm25(idf, p.tf, lexical.lengths[p.doc] / lexical.avg_len, B);
+                lexical_scores[p.doc] +=
+                    bm25(idf, p.tf, lexical.lengths[p.doc] / lexical.avg_len, B);
                 let fields: Vec<&str> = p.fields.iter().map(|f| f.label()).collect();
                 matched[p.doc].push(format!("{term}: {}", fields.join(", ")));
             }
             seen.push(term);
         }
-        for (i, score) in scores.iter_mut().enumerate() {
-            if *score <= 0.0 {
-                continue;
+        let share = |words: &[String]| {
+            if words.is_empty() {
+                0.0
+            } else {
+                words.iter().filter(|w| terms.contains(w)).count() as f32 / words.len() as f32
             }
-            let names = &lexical.name_terms[i];
-            if !names.is_empty() {
-                let covered = names.iter().filter(|n| terms.contains(n)).count() as f32;
-                *score *= 1.0 + W_NAME_COVERAGE * covered / names.len() as f32;
-            }
-        }
-        learned.combine(self, &terms, &features_of(query, &terms), &mut scores);
-        let mut ranked: Vec<usize> = (0..self.docs.len())
-            .filter(|&i| scores[i] > 0.0 && keep(&self.docs[i].0))
-            .collect();
-        ranked.sort_by(|&a, &b| {
-            scores[b]
-                .total_cmp(&scores[a])
-                .then_with(|| self.docs[a].0.cmp(&self.docs[b].0))
-        });
-        ranked
-            .into_iter()
-            .take(limit)
-            .map(|i| Hit {
-                name: self.docs[i].0.clone(),
-                operation: self.docs[i].1.clone(),
-                score: (scores[i] * 100.0).round() / 100.0,
-                matched: std::mem::take(&mut matched[i]),
+        };
+        let mut features: Vec<[f32; FEATURE_COUNT]> = (0..self.docs.len())
+            .map(|i| {
+                let mut f = [0.0; FEATURE_COUNT];
+                f[0] = lexical_scores[i];
+                f[9] = share(&lexical.resource_terms[i]);
+                let siblings = lexical.sibling_terms[i]
+                    .iter()
+                    .filter(|w| terms.contains(w))
+                    .count();
+                f[10] = (siblings.min(2) as f32) / 2.0;
+                f[11] = share(&lexical.name_terms[i]);
+                f
             })
-            .collect()
+            .collect();
+        learned.fill(self, &terms, &features_of(query, &terms), &mut features);
+        (features, matched)
     }
+}
+
+/// A tool's resource words: its id without the verb, less the toolset's words unless
+/// nothing else is left.
+fn resource_words(doc: &SearchDoc) -> Vec<String> {
+    let resource = doc.id.rsplit_once('_').map_or(doc.id.as_str(), |(r, _)| r);
+    let all = tokenize(resource);
+    let toolset = tokenize(&doc.toolset);
+    let own: Vec<String> = all
+        .iter()
+        .filter(|w| !toolset.contains(w))
+        .cloned()
+        .collect();
+    let mut words = if own.is_empty() { all } else { own };
+    words.sort();
+    words.dedup();
+    words
 }
 
 impl SearchIndex {
@@ -487,15 +583,16 @@ impl Learned {
         }
     }
 
-    /// Folds the example and classifier signals into `scores`, which hold the lexical BM25.
-    fn combine(
+    /// Fills in the example and classifier features; `features` holds the lexical BM25 in
+    /// its first slot, normalised here to the best tool's.
+    fn fill(
         &self,
         index: &SearchIndex,
         terms: &[String],
-        features: &[String],
-        scores: &mut [f32],
+        words: &[String],
+        features: &mut [[f32; FEATURE_COUNT]],
     ) {
-        let tools = scores.len();
+        let tools = features.len();
         // Each tool's three best example scores.
         let mut best = vec![[0.0f32; 3]; tools];
         let mut example_scores: HashMap<u32, f32> = HashMap::new();
@@ -522,34 +619,51 @@ impl Learned {
                 top.sort_unstable_by(|a, b| b.total_cmp(a));
             }
         }
-        let max_lexical = scores.iter().copied().fold(0.0, f32::max);
+        let max_lexical = features.iter().map(|f| f[0]).fold(0.0, f32::max);
         let max_example = best.iter().map(|t| t[0]).fold(0.0, f32::max);
-        let action = self.actions.posterior(features);
-        let resource = self.resources.posterior(features);
-        let tool = self.tools.posterior(features);
-        let w = index.weights;
-        for (i, score) in scores.iter_mut().enumerate() {
+        // A classifier that has seen none of the request's words says nothing: all zero.
+        let none = |k: usize| vec![0.0; k];
+        let action = self
+            .actions
+            .posterior(words)
+            .unwrap_or_else(|| none(self.actions.classes()));
+        let resource = self
+            .resources
+            .posterior(words)
+            .unwrap_or_else(|| none(self.resources.classes()));
+        let tool = self.tools.posterior(words).unwrap_or_else(|| none(tools));
+        // ln p on a 0..1 scale: 1 for certainty, 0 at one in a million or less.
+        let log_scale = |p: f32| 1.0 - p.max(1e-6).ln() / 1e-6f32.ln();
+        for (i, f) in features.iter_mut().enumerate() {
             let lexical = if max_lexical > 0.0 {
-                *score / max_lexical
+                f[0] / max_lexical
             } else {
                 0.0
             };
-            let examples = if max_example > 0.0 {
-                (best[i][0] + W_MORE_EXAMPLES * (best[i][1] + best[i][2])) / max_example
+            let (example, more) = if max_example > 0.0 {
+                (
+                    best[i][0] / max_example,
+                    (best[i][1] + best[i][2]) / max_example,
+                )
             } else {
-                0.0
+                (0.0, 0.0)
             };
-            let mut s = w.lexical * lexical + w.examples * examples;
-            if let Some(p) = &action {
-                s *= 1.0 + w.action * p[index.actions[i]];
-            }
-            if let Some(p) = &resource {
-                s *= 1.0 + w.resource * p[index.resources[i]];
-            }
-            if let Some(p) = &tool {
-                s += w.tool * p[i];
-            }
-            *score = s;
+            let p_tool = tool.get(i).copied().unwrap_or(0.0);
+            let p_action = action.get(index.actions[i]).copied().unwrap_or(0.0);
+            let p_resource = resource.get(index.resources[i]).copied().unwrap_or(0.0);
+            f[0] = lexical;
+            f[1] = example;
+            f[2] = more;
+            f[3] = p_tool;
+            f[4] = log_scale(p_tool);
+            f[5] = p_action;
+            f[6] = log_scale(p_action);
+            f[7] = p_resource;
+            f[8] = log_scale(p_resource);
+            f[12] = lexical * p_action;
+            f[13] = lexical * p_resource;
+            f[14] = example * p_action;
+            f[15] = example * p_resource;
         }
     }
 }

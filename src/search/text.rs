@@ -249,23 +249,34 @@ const NEGATIONS: &[&str] = &[
     "nicht", "kein", "keine", "pas", "sans", "ohne", "sin",
 ];
 
+/// Words after a negation that say the object is no longer wanted, rather than ruled out.
+const DISUSE: &[&str] = &["need", "want", "use", "require", "longer"];
+
+fn bare_word(word: &str) -> String {
+    word.chars()
+        .filter(|c| c.is_alphanumeric() || *c == '\'')
+        .collect::<String>()
+        .to_lowercase()
+}
+
 /// The query's text with every negated span (from a negation word to the end of its clause)
 /// taken out, and those spans apart: what the request asks for, and what it rules out.
 pub fn split_negated(text: &str) -> (String, String) {
     let (mut kept, mut negated) = (String::new(), String::new());
     for clause in text.split_inclusive([',', '.', ';', ':', '(', ')', '!', '?']) {
         let mut negating = false;
-        for word in clause.split_whitespace() {
-            let bare: String = word
-                .chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .collect::<String>()
-                .to_lowercase();
+        let mut words = clause.split_whitespace().peekable();
+        while let Some(word) = words.next() {
+            let bare = bare_word(word);
             if bare == "but" {
                 negating = false;
                 continue;
             }
-            if NEGATIONS.contains(&bare.as_str()) {
+            // "we don't need prompt p_1 anymore": the object is what the request is about.
+            let disuse = words
+                .peek()
+                .is_some_and(|next| DISUSE.contains(&bare_word(next).as_str()));
+            if NEGATIONS.contains(&bare.as_str()) && !disuse {
                 negating = true;
                 continue;
             }
