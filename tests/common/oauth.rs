@@ -16,7 +16,8 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER as RUST_CRYPTO;
+use jsonwebtoken::signature::Signer;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -57,26 +58,26 @@ impl TestKey {
     }
 
     fn rsa_from(pem: &str, kid: &str) -> Self {
-        let key = EncodingKey::from_rsa_der(&pem_to_der(pem));
-        let jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).expect("RSA JWK");
-        Self::new(
-            kid,
-            Algorithm::RS256,
-            key,
-            serde_json::to_value(jwk).expect("JWK json"),
-        )
+        let der = pem_to_der(pem);
+        let (n, e) = (RUST_CRYPTO.jwk_utils.extract_rsa_public_key_components)(&der).expect("RSA");
+        let jwk = json!({
+            "kty": "RSA", "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e),
+        });
+        Self::new(kid, Algorithm::RS256, EncodingKey::from_rsa_der(&der), jwk)
     }
 
     /// EC P-256 key, ES256.
     pub fn ec(kid: &str) -> Self {
-        let key = EncodingKey::from_ec_der(&pem_to_der(P256));
-        let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).expect("EC JWK");
-        Self::new(
-            kid,
-            Algorithm::ES256,
-            key,
-            serde_json::to_value(jwk).expect("JWK json"),
-        )
+        let der = pem_to_der(P256);
+        let (_, x, y) =
+            (RUST_CRYPTO.jwk_utils.extract_ec_public_key_coordinates)(&der, Algorithm::ES256)
+                .expect("EC");
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "alg": "ES256",
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+        });
+        Self::new(kid, Algorithm::ES256, EncodingKey::from_ec_der(&der), jwk)
     }
 
     /// Ed25519 key, EdDSA. jsonwebtoken cannot derive an OKP JWK, so the public half is read
@@ -125,20 +126,32 @@ impl TestKey {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
         header.typ = Some("at+jwt".to_owned());
-        jsonwebtoken::encode(&header, claims, &self.key).expect("sign test token")
+        encode(&header, claims, &self.key)
     }
 
     /// A JWT whose header names no key.
     pub fn sign_without_kid(&self, claims: &Value) -> String {
-        jsonwebtoken::encode(&Header::new(self.alg), claims, &self.key).expect("sign test token")
+        encode(&Header::new(self.alg), claims, &self.key)
     }
 
     /// A JWT signed by this key but claiming to be signed by key `kid` (a forgery).
     pub fn sign_as(&self, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(self.alg);
         header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, &self.key).expect("sign test token")
+        encode(&header, claims, &self.key)
     }
+}
+
+/// A signed JWT. Signed with RustCrypto named explicitly, not through jsonwebtoken's process
+/// default: that is the server's ring verifier, which does not sign.
+fn encode(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    let signer = (RUST_CRYPTO.signer_factory)(&header.alg, key).expect("test signer");
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).expect("header json"));
+    let message = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let signature = signer
+        .try_sign(message.as_bytes())
+        .expect("sign test token");
+    format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 /// A JWK Set of `keys`.
@@ -157,7 +170,7 @@ pub fn unsigned_token(claims: &Value) -> String {
 pub fn hs256_token(claims: &Value, secret: &[u8], kid: &str) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("HS256")
+    encode(&header, claims, &EncodingKey::from_secret(secret))
 }
 
 struct State {

@@ -7,6 +7,7 @@
 //! it and the routes that serve the metadata are in [`crate::transport::http`].
 
 mod config;
+mod crypto;
 mod grant;
 mod jwks;
 mod metadata;
@@ -110,6 +111,9 @@ impl OAuthValidator {
     /// Checks the configuration; fetches nothing (call [`Self::refresh_keys`] to warm up).
     pub fn new(cfg: OAuthConfig, http: reqwest::Client) -> anyhow::Result<Self> {
         check_config(&cfg)?;
+        if !crypto::install() {
+            anyhow::bail!("another JWT crypto provider was installed before the OAuth validator");
+        }
         let refresh_every =
             Duration::from_secs(cfg.jwks_refresh_secs.unwrap_or(DEFAULT_REFRESH_SECS));
         let leeway = cfg.leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS);
