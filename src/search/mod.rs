@@ -57,8 +57,9 @@ pub const FEATURES: [&str; FEATURE_COUNT] = [
     "lexical_x_resource",
     "example_x_action",
     "example_x_resource",
+    "neighbours",
 ];
-pub const FEATURE_COUNT: usize = 16;
+pub const FEATURE_COUNT: usize = 17;
 
 /// A linear ranker over [`FEATURES`]. [`Weights::default`] is what the server uses: fitted on
 /// the blind intents' dev half by `cargo run --release --example search_eval -- --fit`
@@ -74,8 +75,8 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    4.589, 3.235, 0.070, 0.726, 4.829, 1.627, 0.561, 2.278, 1.141, 1.279, -0.450, 0.820, -0.337,
-    -2.648, -0.652, -0.289,
+    5.262, 2.071, 0.517, 0.391, 5.264, 1.296, 0.877, 2.433, 1.289, 1.585, -0.696, 0.887, -0.394,
+    -3.234, -0.624, -0.102, 0.444,
 ];
 
 impl Weights {
@@ -118,6 +119,8 @@ impl Weights {
     }
 }
 
+/// How many of the nearest examples vote for their tools.
+const NEIGHBOURS: usize = 10;
 /// Example intents are BM25 documents of their own, short and many: full length
 /// normalisation.
 const B_EXAMPLES: f32 = 0.75;
@@ -336,7 +339,7 @@ impl SearchIndex {
         limit: usize,
         keep: impl Fn(&str) -> bool,
     ) -> Vec<Hit> {
-        let (features, mut matched) = self.analyse(query);
+        let (features, terms) = self.analyse(query);
         let scores: Vec<f32> = features.iter().map(|f| self.weights.score(f)).collect();
         // A tool neither the words nor the classifiers point at is not a hit.
         let relevant = |f: &[f32; FEATURE_COUNT]| f[0] > 0.0 || f[1] > 0.0 || f[3] >= 0.01;
@@ -355,7 +358,7 @@ impl SearchIndex {
                 name: self.docs[i].0.clone(),
                 operation: self.docs[i].1.clone(),
                 score: (scores[i] * 100.0).round() / 100.0,
-                matched: std::mem::take(&mut matched[i]),
+                matched: self.matched(i, &terms),
             })
             .collect()
     }
@@ -371,11 +374,32 @@ impl SearchIndex {
         self.docs.iter().map(|(name, _)| name.as_str())
     }
 
-    /// Features of every tool, and the words each matched lexically.
-    fn analyse(&self, query: &str) -> (Vec<[f32; FEATURE_COUNT]>, Vec<Vec<String>>) {
+    /// Which of `terms` tool `i`'s catalog text holds, and where: `word: field, field`.
+    fn matched(&self, i: usize, terms: &[String]) -> Vec<String> {
+        let Some(lexical) = self.lexical.get() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for term in terms {
+            let posting = lexical
+                .postings
+                .get(term)
+                .and_then(|list| list.iter().find(|p| p.doc == i));
+            if let Some(p) = posting {
+                let fields: Vec<&str> = p.fields.iter().map(|f| f.label()).collect();
+                let line = format!("{term}: {}", fields.join(", "));
+                if !out.contains(&line) {
+                    out.push(line);
+                }
+            }
+        }
+        out
+    }
+
+    /// Features of every tool, and the query's terms (negated spans left out, typos fixed).
+    fn analyse(&self, query: &str) -> (Vec<[f32; FEATURE_COUNT]>, Vec<String>) {
         let n = self.docs.len() as f32;
         let mut lexical_scores = vec![0.0f32; self.docs.len()];
-        let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.docs.len()];
         let mut seen = Vec::new();
         let lexical = self.lexical.get_or_init(|| Lexical::build(&self.sources));
         let learned = self.learned();
@@ -385,22 +409,19 @@ impl SearchIndex {
             .into_iter()
             .map(|t| spelled(t, lexical, learned))
             .collect();
-        for term in terms.iter().cloned() {
+        for term in &terms {
             if seen.contains(&term) {
                 continue;
             }
-            let Some(list) = lexical.postings.get(&term) else {
-                seen.push(term);
+            seen.push(term);
+            let Some(list) = lexical.postings.get(term) else {
                 continue;
             };
             let idf = idf(n, list.len() as f32);
             for p in list {
                 lexical_scores[p.doc] +=
                     bm25(idf, p.tf, lexical.lengths[p.doc] / lexical.avg_len, B);
-                let fields: Vec<&str> = p.fields.iter().map(|f| f.label()).collect();
-                matched[p.doc].push(format!("{term}: {}", fields.join(", ")));
             }
-            seen.push(term);
         }
         let share = |words: &[String]| {
             if words.is_empty() {
@@ -424,7 +445,7 @@ impl SearchIndex {
             })
             .collect();
         learned.fill(self, &terms, &features_of(query, &terms), &mut features);
-        (features, matched)
+        (features, terms)
     }
 }
 
@@ -595,7 +616,9 @@ impl Learned {
         let tools = features.len();
         // Each tool's three best example scores.
         let mut best = vec![[0.0f32; 3]; tools];
-        let mut example_scores: HashMap<u32, f32> = HashMap::new();
+        // Dense, with the examples touched listed: a hash map per query was half the time.
+        let mut example_scores = vec![0.0f32; self.lengths.len()];
+        let mut touched: Vec<u32> = Vec::new();
         let n = self.lengths.len() as f32;
         let mut seen: Vec<&String> = Vec::new();
         for term in terms {
@@ -609,10 +632,27 @@ impl Learned {
             let idf = idf(n, list.len() as f32);
             for &(example, tf) in list {
                 let len = self.lengths[example as usize] / self.avg_len;
-                *example_scores.entry(example).or_default() += bm25(idf, tf, len, B_EXAMPLES);
+                let score = &mut example_scores[example as usize];
+                if *score == 0.0 {
+                    touched.push(example);
+                }
+                *score += bm25(idf, tf, len, B_EXAMPLES);
             }
         }
-        for (example, score) in example_scores {
+        // The tools of the ten nearest examples, each counting for a tenth.
+        let mut nearest: Vec<(u32, f32)> = touched
+            .iter()
+            .map(|&e| (e, example_scores[e as usize]))
+            .collect();
+        let closer = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if nearest.len() > NEIGHBOURS {
+            nearest.select_nth_unstable_by(NEIGHBOURS, closer);
+        }
+        let mut neighbours = vec![0.0f32; tools];
+        for (example, _) in nearest.iter().take(NEIGHBOURS) {
+            neighbours[self.owner[*example as usize]] += 1.0 / NEIGHBOURS as f32;
+        }
+        for (example, score) in nearest {
             let top = &mut best[self.owner[example as usize]];
             if score > top[2] {
                 top[2] = score;
@@ -664,6 +704,7 @@ impl Learned {
             f[13] = lexical * p_resource;
             f[14] = example * p_action;
             f[15] = example * p_resource;
+            f[16] = neighbours[i];
         }
     }
 }

@@ -153,14 +153,22 @@ fn strip_accents(word: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// File extensions, as the kind of content they name: "transcribe memo.m4a" is about audio
+/// whichever extension the examples happened to use.
+const FILE_KINDS: &[(&str, &str)] = &[
+    ("audio", "mp3 wav m4a ogg oga flac opus aac webm"),
+    ("image", "png jpg jpeg gif webp tif tiff bmp"),
+];
+
 /// The English word a foreign verb or noun means, if it is one of [`FOREIGN_VERBS`] or
-/// [`FOREIGN_NOUNS`].
+/// [`FOREIGN_NOUNS`], or the kind of a file extension ([`FILE_KINDS`]).
 fn fold_foreign(word: &str) -> Option<&'static str> {
     static FOLD: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     let fold = FOLD.get_or_init(|| {
         FOREIGN_VERBS
             .iter()
             .chain(FOREIGN_NOUNS)
+            .chain(FILE_KINDS)
             .flat_map(|(english, words)| words.split(' ').map(move |w| (w, *english)))
             .collect()
     });
