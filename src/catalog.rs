@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, bail};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
@@ -19,14 +19,41 @@ use crate::tool::compact::NARROWING_ARGS;
 use crate::tool::select;
 use crate::tool::{Effect, OpEntry, OpSpec};
 
-/// The catalog shipped with the binary, deflated by build.rs.
+/// The catalog shipped with the binary, less its example intents, deflated by build.rs.
 const EMBEDDED_DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tools.toml.deflate"));
+/// tools.toml's example intents, `id<TAB>example` lines, deflated by build.rs.
+const EXAMPLES_DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/examples.tsv.deflate"));
 
-/// The catalog shipped with the binary.
+/// The catalog shipped with the binary. Its tools' `examples` are apart, in
+/// [`embedded_examples`]: start-up does not parse them.
 pub fn embedded() -> anyhow::Result<String> {
     let bytes = miniz_oxide::inflate::decompress_to_vec(EMBEDDED_DEFLATED)
         .map_err(|e| anyhow::anyhow!("the embedded catalog does not inflate: {e:?}"))?;
     String::from_utf8(bytes).context("the embedded catalog is not UTF-8")
+}
+
+/// The shipped catalog's example intents of the tool with catalog id `id`, inflated on the
+/// first call (the first search).
+pub fn embedded_examples(id: &str) -> Vec<String> {
+    static BY_ID: OnceLock<HashMap<String, Vec<String>>> = OnceLock::new();
+    BY_ID
+        .get_or_init(|| {
+            let text = miniz_oxide::inflate::decompress_to_vec(EXAMPLES_DEFLATED)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .unwrap_or_default();
+            let mut by_id: HashMap<String, Vec<String>> = HashMap::new();
+            for (id, example) in text.lines().filter_map(|l| l.split_once('\t')) {
+                by_id
+                    .entry(id.to_string())
+                    .or_default()
+                    .push(example.to_string());
+            }
+            by_id
+        })
+        .get(id)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Longest tool name any major client accepts.

@@ -89,7 +89,8 @@ impl McpServer {
                 docs.push(search_doc(t));
             }
         }
-        let search = SearchIndex::build(&docs);
+        let search =
+            SearchIndex::build(&docs).with_more_examples(crate::catalog::embedded_examples);
         let meta_tools = meta::tools(config.tools.mode);
         let listed_toolset = |toolset: &str| match config.tools.mode {
             ToolMode::All => true,
@@ -155,7 +156,9 @@ impl McpServer {
             .filter(|t| self.exposed_tool(&t.name).is_some())
             .map(search_doc)
             .collect();
-        SearchIndex::build(&docs).with_weights(weights)
+        SearchIndex::build(&docs)
+            .with_more_examples(crate::catalog::embedded_examples)
+            .with_weights(weights)
     }
 
     /// A tool this server will run, by name.
