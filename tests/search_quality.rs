@@ -116,10 +116,10 @@ fn blind_intents_are_measured() {
             );
         }
         assert!(e.evaluated > 1000, "{split}: only {} intents", e.evaluated);
-        // Floors well under today's figures (about 0.87 and 0.98): they catch a collapse,
-        // not a small change.
+        // Floors under today's figures (about 0.94 and 0.99): they catch a regression such as
+        // examples lost from the build or weights left unfitted, not a small change.
         assert!(
-            e.recall_at_1() >= 0.80 && e.recall_at_5() >= 0.95,
+            e.recall_at_1() >= 0.90 && e.recall_at_5() >= 0.98,
             "{split}: recall@1 {:.3}, @5 {:.3}",
             e.recall_at_1(),
             e.recall_at_5()
