@@ -79,36 +79,29 @@ const FITTED: [f32; FEATURE_COUNT] = [
     -3.487, -0.713, 0.417, 0.738,
 ];
 
+/// The signal groups measured apart (`search_eval -- --table`); the products of one group's
+/// feature with another's count only in the combined ranker.
+const CATALOG_TEXT: &[&str] = &["lexical", "resource_words", "sibling_words", "name_words"];
+const EXAMPLE_MATCHES: &[&str] = &["example_best", "example_more", "neighbours"];
+/// The six naive Bayes posteriors, `tool_probability` to `resource_log_probability`.
+const CLASSIFIERS: std::ops::Range<usize> = 3..9;
+
 impl Weights {
     /// The features each named variant may use, for measuring the signals apart:
     /// `lexical` (catalog text only), `lexical+examples`, `classifiers` (the naive Bayes
     /// parts alone), `combined` (everything).
     pub fn mask(name: &str) -> Option<[bool; FEATURE_COUNT]> {
-        let uses = |names: &[&str]| {
+        let uses = |groups: &[&[&str]]| {
             let mut mask = [false; FEATURE_COUNT];
             for (m, f) in mask.iter_mut().zip(FEATURES) {
-                *m = names.contains(&f);
+                *m = groups.iter().any(|g| g.contains(&f));
             }
             mask
         };
         Some(match name {
-            "lexical" => uses(&["lexical", "resource_words", "sibling_words", "name_words"]),
-            "lexical+examples" => uses(&[
-                "lexical",
-                "example_best",
-                "example_more",
-                "resource_words",
-                "sibling_words",
-                "name_words",
-            ]),
-            "classifiers" => uses(&[
-                "tool_probability",
-                "tool_log_probability",
-                "action_probability",
-                "action_log_probability",
-                "resource_probability",
-                "resource_log_probability",
-            ]),
+            "lexical" => uses(&[CATALOG_TEXT]),
+            "lexical+examples" => uses(&[CATALOG_TEXT, EXAMPLE_MATCHES]),
+            "classifiers" => std::array::from_fn(|i| CLASSIFIERS.contains(&i)),
             "combined" => [true; FEATURE_COUNT],
             _ => return None,
         })
