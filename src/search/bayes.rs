@@ -4,8 +4,6 @@
 //! schedules…), and which tool outright. Training is counting; a posterior costs one pass
 //! over the query's features' postings plus one over the classes.
 
-use std::collections::HashMap;
-
 /// Laplace smoothing: every feature is seen this much in every class.
 const ALPHA: f32 = 0.5;
 
@@ -14,33 +12,47 @@ pub struct NaiveBayes {
     /// Per class, `ln(alpha) - ln(total + alpha * vocabulary)`: what each feature of the
     /// query adds before its own count is known.
     unseen: Vec<f32>,
-    /// Per feature, the classes it was seen in and `ln(count + alpha) - ln(alpha)`.
-    seen: HashMap<String, Vec<(u32, f32)>>,
+    /// Per feature id, the classes it was seen in and `ln(count + alpha) - ln(alpha)`.
+    seen: Vec<Vec<(u32, f32)>>,
 }
 
 impl NaiveBayes {
-    /// Trains on `(features, class)` samples; classes are `0..classes`. A sample's features
-    /// count once each.
-    pub fn train(samples: impl IntoIterator<Item = (Vec<String>, usize)>, classes: usize) -> Self {
+    /// Trains on `(feature ids, class)` samples; classes are `0..classes`, feature ids
+    /// `0..features`. A sample's features count once each.
+    pub fn train<'a>(
+        samples: impl IntoIterator<Item = (&'a [u32], usize)>,
+        classes: usize,
+        features: usize,
+    ) -> Self {
         let mut docs = vec![0.0f32; classes];
         let mut totals = vec![0.0f32; classes];
-        let mut counts: HashMap<String, HashMap<u32, f32>> = HashMap::new();
-        for (features, class) in samples {
+        // Per feature, (class, count) pairs: a feature is in few classes.
+        let mut counts: Vec<Vec<(u32, f32)>> = vec![Vec::new(); features];
+        for (ids, class) in samples {
             if class >= classes {
                 continue;
             }
             docs[class] += 1.0;
-            for f in features {
+            for &f in ids {
+                let Some(by_class) = counts.get_mut(f as usize) else {
+                    continue;
+                };
                 totals[class] += 1.0;
-                *counts
-                    .entry(f)
-                    .or_default()
-                    .entry(class as u32)
-                    .or_default() += 1.0;
+                match by_class.iter_mut().find(|(c, _)| *c == class as u32) {
+                    Some((_, n)) => *n += 1.0,
+                    None => by_class.push((class as u32, 1.0)),
+                }
             }
         }
-        let vocabulary = counts.len() as f32;
+        let vocabulary = counts.iter().filter(|c| !c.is_empty()).count() as f32;
         let all: f32 = docs.iter().sum::<f32>().max(1.0);
+        for by_class in &mut counts {
+            for (_, n) in by_class.iter_mut() {
+                *n = (*n + ALPHA).ln() - ALPHA.ln();
+            }
+            by_class.sort_unstable_by_key(|&(c, _)| c);
+            by_class.shrink_to_fit();
+        }
         NaiveBayes {
             // A class with no sample keeps a small prior instead of minus infinity.
             log_prior: docs.iter().map(|&d| ((d + ALPHA) / all).ln()).collect(),
@@ -48,17 +60,7 @@ impl NaiveBayes {
                 .iter()
                 .map(|&t| ALPHA.ln() - (t + ALPHA * vocabulary).ln())
                 .collect(),
-            seen: counts
-                .into_iter()
-                .map(|(f, by_class)| {
-                    let mut list: Vec<(u32, f32)> = by_class
-                        .into_iter()
-                        .map(|(c, n)| (c, (n + ALPHA).ln() - ALPHA.ln()))
-                        .collect();
-                    list.sort_unstable_by_key(|&(c, _)| c);
-                    (f, list)
-                })
-                .collect(),
+            seen: counts,
         }
     }
 
@@ -69,9 +71,12 @@ impl NaiveBayes {
 
     /// The probability of each class given the features, or `None` when no feature was ever
     /// seen in training (the classifier knows nothing about this query).
-    pub fn posterior(&self, features: &[String]) -> Option<Vec<f32>> {
-        let known: Vec<&Vec<(u32, f32)>> =
-            features.iter().filter_map(|f| self.seen.get(f)).collect();
+    pub fn posterior(&self, features: &[u32]) -> Option<Vec<f32>> {
+        let known: Vec<&Vec<(u32, f32)>> = features
+            .iter()
+            .filter_map(|&f| self.seen.get(f as usize))
+            .filter(|list| !list.is_empty())
+            .collect();
         if known.is_empty() {
             return None;
         }
@@ -104,26 +109,34 @@ impl NaiveBayes {
 mod tests {
     use super::*;
 
-    fn words(s: &str) -> Vec<String> {
-        s.split(' ').map(String::from).collect()
+    /// Each word's id in a vocabulary grown as words are met.
+    fn words(vocabulary: &mut Vec<String>, s: &str) -> Vec<u32> {
+        s.split(' ')
+            .map(|w| match vocabulary.iter().position(|v| v == w) {
+                Some(i) => i as u32,
+                None => {
+                    vocabulary.push(w.to_string());
+                    vocabulary.len() as u32 - 1
+                }
+            })
+            .collect()
     }
 
     #[test]
     fn learns_which_words_mean_which_class() {
-        let nb = NaiveBayes::train(
-            [
-                (words("which files do i have"), 0),
-                (words("show all files"), 0),
-                (words("delete file f1"), 1),
-                (words("remove that file"), 1),
-            ],
-            2,
-        );
-        let p = nb.posterior(&words("which files")).unwrap();
+        let mut v = Vec::new();
+        let samples = [
+            (words(&mut v, "which files do i have"), 0),
+            (words(&mut v, "show all files"), 0),
+            (words(&mut v, "delete file f1"), 1),
+            (words(&mut v, "remove that file"), 1),
+        ];
+        let nb = NaiveBayes::train(samples.iter().map(|(w, c)| (w.as_slice(), *c)), 2, v.len());
+        let p = nb.posterior(&words(&mut v, "which files")).unwrap();
         assert!(p[0] > 0.8, "{p:?}");
-        let p = nb.posterior(&words("remove f1")).unwrap();
+        let p = nb.posterior(&words(&mut v, "remove f1")).unwrap();
         assert!(p[1] > 0.8, "{p:?}");
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
-        assert!(nb.posterior(&words("zzz")).is_none());
+        assert!(nb.posterior(&words(&mut v, "zzz")).is_none());
     }
 }

@@ -562,6 +562,9 @@ struct Learned {
     avg_len: f32,
     /// The tool each example belongs to.
     owner: Vec<usize>,
+    /// Every classifier feature seen in training, with its id: the three classifiers share
+    /// one vocabulary.
+    vocabulary: HashMap<String, u32>,
     actions: NaiveBayes,
     resources: NaiveBayes,
     tools: NaiveBayes,
@@ -571,38 +574,56 @@ impl Learned {
     fn train(index: &SearchIndex) -> Self {
         let mut postings: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
         let (mut lengths, mut owner) = (Vec::new(), Vec::new());
-        let mut samples: Vec<(Vec<String>, usize)> = Vec::new();
+        let mut samples: Vec<(Vec<u32>, usize)> = Vec::new();
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut ids = |features: Vec<String>| -> Vec<u32> {
+            features
+                .into_iter()
+                .map(|f| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(f).or_insert(next)
+                })
+                .collect()
+        };
         for (tool, doc) in index.sources.iter().enumerate() {
             let more = (index.more_examples)(&doc.id);
             for example in doc.examples.iter().chain(&more) {
                 let id = lengths.len() as u32;
                 let terms = tokenize(example);
                 lengths.push(terms.len() as f32);
-                let mut tf: HashMap<String, f32> = HashMap::new();
-                for t in terms {
-                    *tf.entry(t).or_default() += 1.0;
+                let mut tf: HashMap<&str, f32> = HashMap::new();
+                for t in &terms {
+                    *tf.entry(t.as_str()).or_default() += 1.0;
                 }
                 for (t, f) in tf {
-                    postings.entry(t).or_default().push((id, f));
+                    match postings.get_mut(t) {
+                        Some(list) => list.push((id, f)),
+                        None => {
+                            postings.insert(t.to_string(), vec![(id, f)]);
+                        }
+                    }
                 }
                 owner.push(tool);
-                samples.push((features(example), tool));
+                samples.push((ids(features_of(example, &terms)), tool));
             }
             // The title, as one more example the classifiers learn from.
-            samples.push((features(&doc.title), tool));
+            samples.push((ids(features(&doc.title)), tool));
         }
         let avg_len = (lengths.iter().sum::<f32>() / lengths.len().max(1) as f32).max(1.0);
         let count = |classes: &[usize]| classes.iter().max().map_or(0, |m| m + 1);
-        let by = |classes: &[usize]| {
+        let by = |classes: &[usize]| -> Vec<(&[u32], usize)> {
             samples
                 .iter()
-                .map(|(f, tool)| (f.clone(), classes[*tool]))
-                .collect::<Vec<_>>()
+                .map(|(f, tool)| (f.as_slice(), classes[*tool]))
+                .collect()
         };
+        let by_tool = samples.iter().map(|(f, tool)| (f.as_slice(), *tool));
+        let features = vocabulary.len();
         Learned {
-            actions: NaiveBayes::train(by(&index.actions), count(&index.actions)),
-            resources: NaiveBayes::train(by(&index.resources), count(&index.resources)),
-            tools: NaiveBayes::train(samples.clone(), index.docs.len()),
+            actions: NaiveBayes::train(by(&index.actions), count(&index.actions), features),
+            resources: NaiveBayes::train(by(&index.resources), count(&index.resources), features),
+            tools: NaiveBayes::train(by_tool, index.docs.len(), features),
+            vocabulary,
             postings,
             lengths,
             avg_len,
@@ -667,6 +688,11 @@ impl Learned {
         }
         let max_lexical = features.iter().map(|f| f[0]).fold(0.0, f32::max);
         let max_example = best.iter().map(|t| t[0]).fold(0.0, f32::max);
+        let words: Vec<u32> = words
+            .iter()
+            .filter_map(|w| self.vocabulary.get(w).copied())
+            .collect();
+        let words = words.as_slice();
         // A classifier that has seen none of the request's words says nothing: all zero.
         let none = |k: usize| vec![0.0; k];
         let action = self
