@@ -75,8 +75,8 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    5.055, 1.750, 0.521, 0.252, 5.403, 1.226, 0.982, 2.148, 1.449, 1.446, -0.978, 1.112, -0.299,
-    -3.487, -0.713, 0.417, 0.738,
+    5.010, 1.792, 0.538, 0.247, 5.485, 1.351, 0.886, 2.312, 1.428, 1.413, -1.034, 1.224, -0.230,
+    -3.405, -0.779, 0.169, 0.606,
 ];
 
 /// The signal groups measured apart (`search_eval -- --table`); the products of one group's
