@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use mistral_mcp::config::{Config, Overrides};
-use mistral_mcp::search::{FEATURE_COUNT, FEATURES, SearchIndex, Weights};
+use mistral_mcp::search::{FEATURE_COUNT, FEATURES, SearchIndex, Weights, is_candidate};
 use mistral_mcp::server::McpServer;
 
 const BLIND: [(&str, &str); 2] = [
@@ -201,7 +201,7 @@ fn fit(server: &McpServer, mask: [bool; FEATURE_COUNT]) -> anyhow::Result<Weight
             .collect();
         let features = index.features(intent);
         let candidates: Vec<usize> = (0..features.len())
-            .filter(|&i| features[i][0] > 0.0 || features[i][1] > 0.0 || features[i][3] >= 0.01)
+            .filter(|&i| is_candidate(&features[i]))
             .collect();
         let right: Vec<bool> = candidates.iter().map(|i| wanted.contains(i)).collect();
         if right.iter().any(|r| *r) {

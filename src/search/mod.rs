@@ -346,10 +346,8 @@ impl SearchIndex {
     ) -> Vec<Hit> {
         let (features, terms) = self.analyse(query);
         let scores: Vec<f32> = features.iter().map(|f| self.weights.score(f)).collect();
-        // A tool neither the words nor the classifiers point at is not a hit.
-        let relevant = |f: &[f32; FEATURE_COUNT]| f[0] > 0.0 || f[1] > 0.0 || f[3] >= 0.01;
         let mut ranked: Vec<usize> = (0..self.docs.len())
-            .filter(|&i| relevant(&features[i]) && keep(&self.docs[i].0))
+            .filter(|&i| is_candidate(&features[i]) && keep(&self.docs[i].0))
             .collect();
         ranked.sort_by(|&a, &b| {
             scores[b]
@@ -452,6 +450,12 @@ impl SearchIndex {
         learned.fill(self, &terms, &features_of(query, &terms), &mut features);
         (features, terms)
     }
+}
+
+/// Whether a tool with these features may be a hit at all: a tool neither the words (catalog
+/// text, examples) nor the tool classifier point at is not one, whatever the weights.
+pub fn is_candidate(features: &[f32; FEATURE_COUNT]) -> bool {
+    features[0] > 0.0 || features[1] > 0.0 || features[3] >= 0.01
 }
 
 /// A tool's resource words: its id without the verb, less the toolset's words unless
