@@ -9,9 +9,10 @@
 //! - **understanding**: naive Bayes classifiers trained on those examples that read the
 //!   request's action (list, get, create, cancel…), its resource (files, agent aliases,
 //!   workflow schedules…) and the tool outright, so "which batch jobs are still running?"
-//!   asks for a list even though no word says so; and the structure of the request: how many
-//!   of the tool's resource words it names, and whether it names a sibling's instead ("the
-//!   agent's alias" is not the agent).
+//!   asks for a list even though no word says so; a logistic regression over the same
+//!   features that weighs them by how well they separate the tools; and the structure of the
+//!   request: how many of the tool's resource words it names, and whether it names a
+//!   sibling's instead ("the agent's alias" is not the agent).
 //!
 //! Words pass through [`text`] (identifiers split, endings folded, foreign verbs folded).
 //! Nothing is tokenized until the first search, so a server that is never asked to search
@@ -20,6 +21,7 @@
 
 mod bayes;
 mod eval;
+mod logistic;
 mod text;
 
 use std::collections::HashMap;
@@ -27,6 +29,7 @@ use std::sync::OnceLock;
 
 use bayes::NaiveBayes;
 pub use eval::Evaluation;
+use logistic::Logistic;
 use text::method_words;
 pub use text::{features, tokenize};
 use text::{features_of, one_edit_apart, split_negated};
@@ -58,8 +61,10 @@ pub const FEATURES: [&str; FEATURE_COUNT] = [
     "example_x_action",
     "example_x_resource",
     "neighbours",
+    "logistic_probability",
+    "logistic_log_probability",
 ];
-pub const FEATURE_COUNT: usize = 17;
+pub const FEATURE_COUNT: usize = 19;
 
 /// A linear ranker over [`FEATURES`]. [`Weights::default`] is what the server uses: fitted on
 /// the blind intents' dev half by `cargo run --release --example search_eval -- --fit`
@@ -75,16 +80,25 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    5.010, 1.792, 0.538, 0.247, 5.485, 1.351, 0.886, 2.312, 1.428, 1.413, -1.034, 1.224, -0.230,
-    -3.405, -0.779, 0.169, 0.606,
+    4.976, 1.280, 0.595, 0.036, 4.309, 1.425, 0.736, 2.097, 1.396, 1.055, -1.157, 0.752, -0.347,
+    -3.320, -0.862, 0.420, 0.250, 0.783, 2.886,
 ];
 
 /// The signal groups measured apart (`search_eval -- --table`); the products of one group's
 /// feature with another's count only in the combined ranker.
 const CATALOG_TEXT: &[&str] = &["lexical", "resource_words", "sibling_words", "name_words"];
 const EXAMPLE_MATCHES: &[&str] = &["example_best", "example_more", "neighbours"];
-/// The six naive Bayes posteriors, `tool_probability` to `resource_log_probability`.
-const CLASSIFIERS: std::ops::Range<usize> = 3..9;
+/// The naive Bayes posteriors and the logistic regression's.
+const CLASSIFIERS: &[&str] = &[
+    "tool_probability",
+    "tool_log_probability",
+    "action_probability",
+    "action_log_probability",
+    "resource_probability",
+    "resource_log_probability",
+    "logistic_probability",
+    "logistic_log_probability",
+];
 
 impl Weights {
     /// The features each named variant may use, for measuring the signals apart:
@@ -101,7 +115,7 @@ impl Weights {
         Some(match name {
             "lexical" => uses(&[CATALOG_TEXT]),
             "lexical+examples" => uses(&[CATALOG_TEXT, EXAMPLE_MATCHES]),
-            "classifiers" => std::array::from_fn(|i| CLASSIFIERS.contains(&i)),
+            "classifiers" => uses(&[CLASSIFIERS]),
             "combined" => [true; FEATURE_COUNT],
             _ => return None,
         })
@@ -572,6 +586,7 @@ struct Learned {
     actions: NaiveBayes,
     resources: NaiveBayes,
     tools: NaiveBayes,
+    tools_logistic: Logistic,
 }
 
 impl Learned {
@@ -621,12 +636,16 @@ impl Learned {
                 .map(|(f, tool)| (f.as_slice(), classes[*tool]))
                 .collect()
         };
-        let by_tool = samples.iter().map(|(f, tool)| (f.as_slice(), *tool));
+        let by_tool: Vec<(&[u32], usize)> = samples
+            .iter()
+            .map(|(f, tool)| (f.as_slice(), *tool))
+            .collect();
         let features = vocabulary.len();
         Learned {
             actions: NaiveBayes::train(by(&index.actions), count(&index.actions), features),
             resources: NaiveBayes::train(by(&index.resources), count(&index.resources), features),
-            tools: NaiveBayes::train(by_tool, index.docs.len(), features),
+            tools: NaiveBayes::train(by_tool.iter().copied(), index.docs.len(), features),
+            tools_logistic: Logistic::train(&by_tool, index.docs.len(), features),
             vocabulary,
             postings,
             lengths,
@@ -708,6 +727,11 @@ impl Learned {
             .posterior(words)
             .unwrap_or_else(|| none(self.resources.classes()));
         let tool = self.tools.posterior(words).unwrap_or_else(|| none(tools));
+        let logistic = if words.is_empty() {
+            none(tools)
+        } else {
+            self.tools_logistic.posterior(words)
+        };
         // ln p on a 0..1 scale: 1 for certainty, 0 at one in a million or less.
         let log_scale = |p: f32| 1.0 - p.max(1e-6).ln() / 1e-6f32.ln();
         for (i, f) in features.iter_mut().enumerate() {
@@ -741,6 +765,9 @@ impl Learned {
             f[14] = example * p_action;
             f[15] = example * p_resource;
             f[16] = neighbours[i];
+            let p_logistic = logistic.get(i).copied().unwrap_or(0.0);
+            f[17] = p_logistic;
+            f[18] = log_scale(p_logistic);
         }
     }
 }
