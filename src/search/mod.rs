@@ -496,22 +496,44 @@ impl SearchIndex {
 }
 
 /// A word no tool text or example knows, replaced by a known word one typo away
-/// ("archvie" → "archive"); short words are left alone, where one edit is another word.
+/// ("archvie" → "archive"); short words are left alone, where one edit is another word. A
+/// word only one or two examples use is replaced too when a neighbour is far more common:
+/// the examples have typos of their own ("campain" in one of 15,000).
 fn spelled(term: String, lexical: &Lexical, learned: &Learned) -> String {
-    let known = |t: &str| lexical.postings.contains_key(t) || learned.postings.contains_key(t);
-    if term.len() < 5 || known(&term) {
+    // How common a word is: the examples that use it, or more than any when the catalog's
+    // own text does.
+    let frequency = |t: &str| {
+        if lexical.postings.contains_key(t) {
+            usize::MAX
+        } else {
+            learned.postings.get(t).map_or(0, Vec::len)
+        }
+    };
+    let own = frequency(&term);
+    if term.len() < 5 || own > RARE {
         return term;
     }
-    let mut candidates: Vec<&String> = lexical
+    let best = lexical
         .postings
         .keys()
         .chain(learned.postings.keys())
         .filter(|k| one_edit_apart(&term, k))
-        .collect();
-    // Deterministic whatever the hash order: the shortest, then the first alphabetically.
-    candidates.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-    candidates.first().map_or(term, |k| k.to_string())
+        .map(|k| (frequency(k), k))
+        .filter(|&(f, _)| f > own.saturating_mul(MORE_COMMON))
+        // Deterministic whatever the hash order: the most common, then the shortest, then
+        // the first alphabetically.
+        .min_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(a.1.len().cmp(&b.1.len()))
+                .then_with(|| a.1.cmp(b.1))
+        });
+    best.map_or(term, |(_, k)| k.to_string())
 }
+
+/// A word used by at most this many examples (and not by the catalog's text) may be a typo.
+const RARE: usize = 2;
+/// How much more common than a rare word its neighbour must be to replace it.
+const MORE_COMMON: usize = 20;
 
 /// BM25's inverse document frequency of a term found in `df` of `n` documents.
 fn idf(n: f32, df: f32) -> f32 {
@@ -806,6 +828,26 @@ mod tests {
         );
         assert_eq!(idx.search("scan this pdf", 1)[0].name, "ocr_process");
         assert!(idx.search("zzz", 5).is_empty());
+    }
+
+    #[test]
+    fn typos_meet_the_common_word() {
+        let mut campaigns = doc(
+            "campaigns_delete",
+            &[],
+            "DELETE",
+            "/v1/campaigns/{campaign_id}",
+        );
+        // One example's own typo does not make "campain" a word.
+        campaigns.examples = vec!["remove campain c_1".into(), "drop campagin c_2".into()];
+        let idx = SearchIndex::build(&[campaigns, doc("files_delete", &[], "DELETE", "/v1/files")]);
+        assert_eq!(
+            idx.analyse("delete campain c_9").1,
+            ["delete", "campaign", "c", "9"]
+        );
+        assert_eq!(idx.analyse("the campagin").1, ["campaign"]);
+        // A word no text knows meets its neighbour whatever its count.
+        assert_eq!(idx.analyse("delete campaigm").1, ["delete", "campaign"]);
     }
 
     #[test]
