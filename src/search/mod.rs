@@ -80,8 +80,8 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    4.976, 1.280, 0.595, 0.036, 4.309, 1.425, 0.736, 2.097, 1.396, 1.055, -1.157, 0.752, -0.347,
-    -3.320, -0.862, 0.420, 0.250, 0.783, 2.886,
+    5.014, 1.210, 0.593, 0.002, 4.392, 1.379, 0.721, 2.064, 1.339, 1.048, -1.176, 0.778, -0.381,
+    -3.334, -0.770, 0.494, 0.221, 0.757, 2.974,
 ];
 
 /// The signal groups measured apart (`search_eval -- --table`); the products of one group's
