@@ -88,22 +88,11 @@ const FITTED: [f32; FEATURE_COUNT] = [
 /// feature with another's count only in the combined ranker.
 const CATALOG_TEXT: &[&str] = &["lexical", "resource_words", "sibling_words", "name_words"];
 const EXAMPLE_MATCHES: &[&str] = &["example_best", "example_more", "neighbours"];
-/// The naive Bayes posteriors and the logistic regression's.
-const CLASSIFIERS: &[&str] = &[
-    "tool_probability",
-    "tool_log_probability",
-    "action_probability",
-    "action_log_probability",
-    "resource_probability",
-    "resource_log_probability",
-    "logistic_probability",
-    "logistic_log_probability",
-];
 
 impl Weights {
     /// The features each named variant may use, for measuring the signals apart:
     /// `lexical` (catalog text only), `lexical+examples`, `classifiers` (the naive Bayes
-    /// parts alone), `combined` (everything).
+    /// and logistic posteriors alone), `combined` (everything).
     pub fn mask(name: &str) -> Option<[bool; FEATURE_COUNT]> {
         let uses = |groups: &[&[&str]]| {
             let mut mask = [false; FEATURE_COUNT];
@@ -115,7 +104,8 @@ impl Weights {
         Some(match name {
             "lexical" => uses(&[CATALOG_TEXT]),
             "lexical+examples" => uses(&[CATALOG_TEXT, EXAMPLE_MATCHES]),
-            "classifiers" => uses(&[CLASSIFIERS]),
+            // The naive Bayes posteriors and the logistic regression's.
+            "classifiers" => FEATURES.map(|f| f.ends_with("probability")),
             "combined" => [true; FEATURE_COUNT],
             _ => return None,
         })
