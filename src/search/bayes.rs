@@ -92,16 +92,37 @@ impl NaiveBayes {
                 log_p[class as usize] += gain;
             }
         }
-        let max = log_p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for p in &mut log_p {
-            *p = (*p - max).exp();
-            sum += *p;
-        }
-        for p in &mut log_p {
-            *p /= sum;
-        }
+        softmax(&mut log_p);
         Some(log_p)
+    }
+
+    /// Per feature id, the classes it was seen in and its weight for each,
+    /// `ln(1 + count / alpha)`, sorted by class: where the logistic regression starts.
+    pub fn weights(&self) -> &[Vec<(u32, f32)>] {
+        &self.seen
+    }
+}
+
+/// Log-scores to probabilities, in place.
+pub fn softmax(p: &mut [f32]) {
+    let mut max = f32::NEG_INFINITY;
+    for &x in p.iter() {
+        if x > max {
+            max = x;
+        }
+    }
+    let mut sum = 0.0;
+    for x in p.iter_mut() {
+        // e^-20 is far below anything that changes a ranking, and exp is costly.
+        *x = if *x - max > -20.0 {
+            (*x - max).exp()
+        } else {
+            0.0
+        };
+        sum += *x;
+    }
+    for x in p.iter_mut() {
+        *x /= sum;
     }
 }
 

@@ -18,15 +18,16 @@ const STEP: f32 = 0.5;
 /// is a full `STEP` however small its gradient, and most gradients are tiny (the
 /// probability of a tool the sample is not about).
 const INITIAL_SQUARES: f32 = 0.1;
-/// The weights start at this share of naive Bayes's (`ln(1 + count / PRIOR_COUNT)`): at
+/// The weights start at this share of naive Bayes's (`ln(1 + count / alpha)`): at
 /// full strength every training sample is already settled and nothing is learned; from
 /// zero, ten passes are not enough. Chosen by 5-fold cross-validation of the ranker on the
 /// blind dev half (0.2, 0.3 and 0.5 within 0.004 of each other).
 const INIT_SCALE: f32 = 0.3;
-const PRIOR_COUNT: f32 = 0.5;
 /// Gradients smaller than this are skipped: most of a sample's classes have a probability
 /// near zero, and their updates were most of the training time for no change in ranking.
 const NEGLIGIBLE: f32 = 1e-3;
+
+use super::bayes::{NaiveBayes, softmax};
 
 pub struct Logistic {
     bias: Vec<f32>,
@@ -38,47 +39,23 @@ pub struct Logistic {
 }
 
 impl Logistic {
-    /// Trains on `(feature ids, class)` samples: classes `0..classes`, feature ids
-    /// `0..features`. Deterministic: the samples are visited in a fixed shuffled order.
-    pub fn train(samples: &[(&[u32], usize)], classes: usize, features: usize) -> Self {
-        // Per feature, the classes it was seen with and how often.
-        let mut seen: Vec<Vec<(u16, f32)>> = vec![Vec::new(); features];
-        for &(ids, class) in samples {
-            for &f in ids {
-                let Some(list) = seen.get_mut(f as usize) else {
-                    continue;
-                };
-                // Samples come grouped by class, so most repeats are the last entry; the
-                // rest are merged below.
-                match list.last_mut() {
-                    Some((c, n)) if *c as usize == class => *n += 1.0,
-                    _ if class < classes => list.push((class as u16, 1.0)),
-                    _ => {}
-                }
-            }
-        }
-        let mut starts = Vec::with_capacity(features + 1);
+    /// Trains on `(feature ids, class)` samples, starting from `start`: naive Bayes trained
+    /// on the same samples, whose (feature, class) pairs are the ones this model weighs.
+    /// Deterministic: the samples are visited in a fixed shuffled order.
+    pub fn train(samples: &[(&[u32], usize)], start: &NaiveBayes) -> Self {
+        let classes = start.classes();
+        let mut starts = Vec::with_capacity(start.weights().len() + 1);
         starts.push(0u32);
         let (mut flat, mut weights) = (Vec::new(), Vec::new());
-        for list in &mut seen {
-            list.sort_unstable_by_key(|&(c, _)| c);
-            for (i, &(c, n)) in list.iter().enumerate() {
-                if i > 0 && list[i - 1].0 == c {
-                    if let Some(w) = weights.last_mut() {
-                        *w += n;
-                    }
-                } else {
-                    flat.push(c);
-                    weights.push(n);
-                }
+        // A share of naive Bayes's weights (the log of how much more often the feature is
+        // seen with the class than smoothing alone): training then corrects them, and most
+        // gradients are negligible from the start.
+        for list in start.weights() {
+            for &(c, w) in list {
+                flat.push(c as u16);
+                weights.push(INIT_SCALE * w);
             }
             starts.push(flat.len() as u32);
-        }
-        // Start from a share of naive Bayes' weights (the log of how much more often the
-        // feature is seen with the class than smoothing alone): training then corrects them,
-        // and most gradients are negligible from the start.
-        for w in &mut weights {
-            *w = INIT_SCALE * (*w / PRIOR_COUNT + 1.0).ln();
         }
         let mut model = Logistic {
             bias: vec![0.0; classes],
@@ -162,7 +139,7 @@ fn span(starts: &[u32], f: u32) -> std::ops::Range<usize> {
     }
 }
 
-/// The softmax of the classes' scores for `features` into `p`. On slices, not the model, so
+/// The probability of each class for `features` into `p`. On slices, not the model, so
 /// training can hold the weights mutably beside it.
 fn probabilities(
     bias: &[f32],
@@ -179,25 +156,7 @@ fn probabilities(
             p[c as usize] += w;
         }
     }
-    let mut max = f32::NEG_INFINITY;
-    for &x in p.iter() {
-        if x > max {
-            max = x;
-        }
-    }
-    let mut sum = 0.0;
-    for x in p.iter_mut() {
-        // e^-20 is far below anything that changes a ranking, and exp is costly.
-        *x = if *x - max > -20.0 {
-            (*x - max).exp()
-        } else {
-            0.0
-        };
-        sum += *x;
-    }
-    for x in p.iter_mut() {
-        *x /= sum;
-    }
+    softmax(p);
 }
 
 /// `0..n` in a fixed scrambled order (a multiplicative step coprime with `n`), so SGD does not
@@ -232,7 +191,8 @@ mod tests {
             .collect();
         let borrowed: Vec<(&[u32], usize)> =
             samples.iter().map(|(f, c)| (f.as_slice(), *c)).collect();
-        let model = Logistic::train(&borrowed, 2, 3);
+        let start = NaiveBayes::train(borrowed.iter().copied(), 2, 3);
+        let model = Logistic::train(&borrowed, &start);
         assert!(model.posterior(&[0, 1])[0] > 0.9);
         assert!(model.posterior(&[0, 2])[1] > 0.9);
         let even = model.posterior(&[0]);

@@ -653,11 +653,13 @@ impl Learned {
             .map(|(f, tool)| (f.as_slice(), *tool))
             .collect();
         let features = vocabulary.len();
+        let tools = NaiveBayes::train(by_tool.iter().copied(), index.docs.len(), features);
+        let tools_logistic = Logistic::train(&by_tool, &tools);
         Learned {
             actions: NaiveBayes::train(by(&index.actions), count(&index.actions), features),
             resources: NaiveBayes::train(by(&index.resources), count(&index.resources), features),
-            tools: NaiveBayes::train(by_tool.iter().copied(), index.docs.len(), features),
-            tools_logistic: Logistic::train(&by_tool, index.docs.len(), features),
+            tools,
+            tools_logistic,
             vocabulary,
             postings,
             lengths,
