@@ -3,7 +3,7 @@
 //!
 //! cargo run --release --example search_eval -- ../shared/eval/intents-dev.tsv
 //! cargo run --release --example search_eval -- --fit                   (fits the ranker's
-//!     weights on the blind intents' dev half and prints them, with both halves' figures)
+//!     weights on the blind intents' dev halves and prints them, with every half's figures)
 //! cargo run --release --example search_eval -- --table                 (each signal group
 //!     fitted alone and all combined, on both halves: the table search's figures come from)
 //!
@@ -15,9 +15,19 @@ use mistral_mcp::config::{Config, Overrides};
 use mistral_mcp::search::{FEATURE_COUNT, FEATURES, SearchIndex, Weights, is_candidate};
 use mistral_mcp::server::McpServer;
 
-const BLIND: [(&str, &str); 2] = [
+/// The blind intent sets: the whole catalog's, and the second set over the small toolsets
+/// (chat, classifiers, skills, users). Only the dev halves are fitted on.
+const BLIND: [(&str, &str); 4] = [
     ("dev", "tests/data/intents-blind-dev.tsv"),
     ("test", "tests/data/intents-blind-test.tsv"),
+    (
+        "small dev",
+        "tests/data/intents-blind-small-toolsets-dev.tsv",
+    ),
+    (
+        "small test",
+        "tests/data/intents-blind-small-toolsets-test.tsv",
+    ),
 ];
 const VARIANTS: [&str; 4] = ["lexical", "lexical+examples", "classifiers", "combined"];
 
@@ -132,7 +142,7 @@ fn table(server: &McpServer) -> anyhow::Result<()> {
 
 fn fit_and_print(server: &McpServer) -> anyhow::Result<()> {
     let weights = fit(server, [true; FEATURE_COUNT])?;
-    println!("fitted on the dev half:");
+    println!("fitted on the dev halves:");
     for (name, w) in FEATURES.iter().zip(weights.0) {
         println!("  {name}: {w:.3}");
     }
@@ -172,10 +182,13 @@ fn report(server: &McpServer, variant: &str, weights: Weights) -> anyhow::Result
 
 /// Softmax regression over each dev intent's relevant tools (the ones search can return),
 /// by full-batch Adam: the weights that make the right tool most probable, features outside
-/// `mask` held at zero. Only the dev half is read.
+/// `mask` held at zero. Only the dev halves are read.
 fn fit(server: &McpServer, mask: [bool; FEATURE_COUNT]) -> anyhow::Result<Weights> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let text = std::fs::read_to_string(format!("{root}/{}", BLIND[0].1))?;
+    let mut text = String::new();
+    for (_, path) in BLIND.iter().filter(|(split, _)| split.ends_with("dev")) {
+        text += &std::fs::read_to_string(format!("{root}/{path}"))?;
+    }
     let index = index(server, Weights::default());
     let names: Vec<&str> = index.names().collect();
     let by_operation = tools(server).fold(

@@ -32,7 +32,7 @@ pub use eval::Evaluation;
 use logistic::Logistic;
 use text::method_words;
 pub use text::{features, tokenize};
-use text::{features_of, one_edit_apart, split_negated};
+use text::{features_of, main_request, one_edit_apart, split_negated};
 
 /// Field weights: how much a word found in each field counts.
 const W_NAME: f32 = 3.0;
@@ -80,8 +80,8 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    5.014, 1.210, 0.593, 0.002, 4.392, 1.379, 0.721, 2.064, 1.339, 1.048, -1.176, 0.778, -0.381,
-    -3.334, -0.770, 0.494, 0.221, 0.757, 2.974,
+    3.876, 2.020, -0.202, 0.234, 3.934, 1.495, 0.675, 2.105, 0.803, 1.417, -1.141, 0.959, -0.260,
+    -2.291, -0.542, -0.522, 1.398, 0.134, 4.577,
 ];
 
 /// The signal groups measured apart (`search_eval -- --table`); the products of one group's
@@ -410,7 +410,9 @@ impl SearchIndex {
         let mut seen = Vec::new();
         let lexical = self.lexical.get_or_init(|| Lexical::build(&self.sources));
         let learned = self.learned();
-        // What the request rules out ("not the archived ones") is not searched for.
+        // What the request is for or does next ("so I can …", "-> then …") and what it
+        // rules out ("not the archived ones") are not searched for.
+        let query = main_request(query);
         let (wanted, _) = split_negated(query);
         let terms: Vec<String> = tokenize(&wanted)
             .into_iter()

@@ -19,9 +19,9 @@ pub(super) fn method_words(method: &str) -> &'static str {
 
 const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "get", "give",
-    "i", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "please", "so",
-    "some", "that", "the", "their", "them", "then", "these", "this", "those", "to", "up", "use",
-    "using", "want", "what", "with", "you", "your", "v1", "v2", "id", "mistral", "s",
+    "i", "in", "into", "is", "it", "its", "me", "of", "on", "or", "our", "please", "so", "some",
+    "that", "the", "their", "them", "then", "these", "this", "those", "to", "up", "use", "using",
+    "want", "what", "with", "you", "your", "id", "mistral", "s",
 ];
 
 /// Lower-cased, identifier-split, stop-word-free, lightly stemmed words.
@@ -29,13 +29,25 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut prev_lower = false;
-    let flush = |word: &mut String, out: &mut Vec<String>| {
+    // Whether the word being read follows a '/': "/v1/files" is a path's API version, "skill
+    // sk_9 v2" a version of the skill.
+    let mut in_path = false;
+    let flush = |word: &mut String, in_path: bool, out: &mut Vec<String>| {
         if !word.is_empty() {
             let lower = word.to_lowercase();
             let w = strip_accents(&lower);
-            let w = fold_foreign(&w).unwrap_or(&w);
-            if !STOP_WORDS.contains(&w) {
-                out.push(stem(w));
+            let api_version =
+                w.len() > 1 && w.starts_with('v') && w[1..].bytes().all(|b| b.is_ascii_digit());
+            if api_version {
+                if !in_path {
+                    out.push("version".to_string());
+                }
+            } else if let Some(english) = fold_foreign(&w) {
+                out.push(stem(english));
+            } else if !STOP_WORDS.contains(&w.as_ref()) {
+                // Folding after stemming too: "organisations" meets "organisation".
+                let stemmed = stem(&w);
+                out.push(fold_foreign(&stemmed).map_or(stemmed, stem));
             }
             word.clear();
         }
@@ -44,92 +56,25 @@ pub fn tokenize(text: &str) -> Vec<String> {
         if c.is_alphanumeric() {
             // camelCase boundary
             if c.is_uppercase() && prev_lower {
-                flush(&mut word, &mut out);
+                flush(&mut word, in_path, &mut out);
+                in_path = false;
             }
             prev_lower = c.is_lowercase() || c.is_ascii_digit();
             word.push(c);
         } else {
             prev_lower = false;
-            flush(&mut word, &mut out);
+            flush(&mut word, in_path, &mut out);
+            in_path = c == '/';
         }
     }
-    flush(&mut word, &mut out);
+    flush(&mut word, in_path, &mut out);
     out
 }
 
-/// Verbs of French, German, Spanish, Italian and Portuguese that users mix into requests,
-/// each with the English action it means (accents stripped, as [`tokenize`] compares them). Only actions: the objects (files, agents, jobs)
-/// are matched by the catalog's own words and its example intents.
-const FOREIGN_VERBS: &[(&str, &str)] = &[
-    (
-        "delete",
-        "supprimer supprime supprimez effacer efface loschen losche loscht entfernen entferne borrar borra eliminar elimina cancella rimuovi apagar apaga remover",
-    ),
-    (
-        "create",
-        "creer cree creez erstellen erstelle anlegen crear crea creare criar cria",
-    ),
-    (
-        "list",
-        "lister liste listez auflisten welche quels quelles listar elenca mostra muestra montre",
-    ),
-    (
-        "show",
-        "afficher affiche zeige zeig anzeigen obtenir recuperer abrufen hole obtener ottieni",
-    ),
-    (
-        "update",
-        "modifier modifie andern andere aktualisieren aktualisiere actualizar actualiza aggiorna atualizar",
-    ),
-    (
-        "cancel",
-        "annuler annule abbrechen stornieren cancelar annulla",
-    ),
-    ("upload", "televerser hochladen subir carica carregar"),
-    (
-        "download",
-        "telecharger herunterladen descargar scarica baixar",
-    ),
-    (
-        "start",
-        "demarrer lancer lance starten starte iniciar avvia",
-    ),
-    ("stop", "arreter arrete stoppen stoppe detener ferma parar"),
-    (
-        "transcribe",
-        "transcrire transkribieren transcribir trascrivi",
-    ),
-    (
-        "translate",
-        "traduire ubersetzen ubersetze traducir tradurre",
-    ),
-];
-
-/// The nouns of the API in the same languages (accents stripped, as [`tokenize`] compares
-/// them), each with the catalog's English word.
-const FOREIGN_NOUNS: &[(&str, &str)] = &[
-    (
-        "model",
-        "modele modeles modell modelle modelo modelos modello modelli",
-    ),
-    ("file", "fichier fichiers datei dateien archivo archivos"),
-    ("document", "dokument dokumente documento documentos"),
-    (
-        "library",
-        "bibliotheque bibliotheques bibliothek bibliotheken biblioteca",
-    ),
-    ("key", "cle cles schlussel clave claves chiave"),
-    (
-        "user",
-        "utilisateur utilisateurs benutzer nutzer usuario usuarios utente",
-    ),
-    ("job", "tache taches auftrag auftrage trabajo trabajos"),
-    ("voice", "voix stimme stimmen voz voces"),
-    ("limit", "limite limites grenze grenzen"),
-    ("group", "groupe groupes gruppe gruppen grupo grupos gruppo"),
-    ("conversation", "gesprach gesprache conversacion"),
-    ("organization", "organisation organizacion organizzazione"),
-];
+/// Words of French, German, Spanish, Italian and Portuguese that users mix into requests
+/// (verbs, the API's nouns, possessives), and English "mine" or "your", each with the
+/// English word it means: a table of data, one line per word and language.
+const FOREIGN_WORDS: &str = include_str!("foreign_words.tsv");
 
 /// Lower-case letters with their accents removed: "modèle" meets "modele", "détails" meets
 /// "details".
@@ -160,17 +105,27 @@ const FILE_KINDS: &[(&str, &str)] = &[
     ("image", "png jpg jpeg gif webp tif tiff bmp"),
 ];
 
-/// The English word a foreign verb or noun means, if it is one of [`FOREIGN_VERBS`] or
-/// [`FOREIGN_NOUNS`], or the kind of a file extension ([`FILE_KINDS`]).
+/// The English word a foreign word means ([`FOREIGN_WORDS`]), or the kind of a file
+/// extension ([`FILE_KINDS`]).
 fn fold_foreign(word: &str) -> Option<&'static str> {
     static FOLD: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
     let fold = FOLD.get_or_init(|| {
-        FOREIGN_VERBS
-            .iter()
-            .chain(FOREIGN_NOUNS)
-            .chain(FILE_KINDS)
-            .flat_map(|(english, words)| words.split(' ').map(move |w| (w, *english)))
-            .collect()
+        let table = FOREIGN_WORDS
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let mut columns = line.split('\t');
+                let english = columns.next()?;
+                Some((english, columns.nth(1)?))
+            });
+        let mut fold = HashMap::new();
+        for (english, words) in table.chain(FILE_KINDS.iter().copied()) {
+            for word in words.split(' ') {
+                // A word listed twice keeps its first meaning.
+                fold.entry(word).or_insert(english);
+            }
+        }
+        fold
     });
     fold.get(word).copied()
 }
@@ -297,6 +252,61 @@ pub fn split_negated(text: &str) -> (String, String) {
     (kept, negated)
 }
 
+/// Where a request moves on from what it asks for to what it is for or what comes next:
+/// "list my workspaces so I can pick one for the batch job", "get the skills -> find
+/// legal-review", "create workspace Research and then I'll invite people".
+const LATER_STEPS: &[&str] = &[
+    " so i ",
+    " so i'",
+    " so we ",
+    " so you ",
+    " so that ",
+    " in order to ",
+    " and then ",
+    ", then ",
+    "; then ",
+    "->",
+    "→",
+    "; step 2",
+    ", step 2",
+    " step 2:",
+];
+
+/// Words that open a leading clause setting the scene, up to its comma: "Before sending the
+/// report, look up my name", "For the access review, list the workspaces".
+const SCENE_SETTERS: &[&str] = &[
+    "before ", "after ", "once ", "for the ", "for our ", "for my ",
+];
+
+/// The part of a request that says what it asks for: its first step, without a purpose
+/// clause after it or a scene-setting clause before it. The whole request when that would
+/// leave fewer than two words.
+pub fn main_request(text: &str) -> &str {
+    let lower = text.to_lowercase();
+    // Lower-casing keeps byte offsets for the ASCII markers, but not always for other text.
+    if lower.len() != text.len() {
+        return text;
+    }
+    let mut start = 0;
+    if SCENE_SETTERS.iter().any(|s| lower.starts_with(s)) {
+        if let Some(comma) = lower.find(',') {
+            start = comma + 1;
+        }
+    }
+    let end = LATER_STEPS
+        .iter()
+        .filter_map(|marker| lower[start..].find(marker).map(|at| start + at))
+        .filter(|&at| at > start)
+        .min()
+        .unwrap_or(lower.len());
+    let main = &text[start..end];
+    if main.split_whitespace().count() >= 2 {
+        main
+    } else {
+        text
+    }
+}
+
 /// Whether `a` becomes `b` by one edit: a letter changed, added or dropped, or two
 /// neighbours swapped ("archvie" → "archive", "campain" → "campaign").
 pub fn one_edit_apart(a: &str, b: &str) -> bool {
@@ -332,10 +342,14 @@ mod tests {
         );
         assert_eq!(
             tokenize("the messages of my conversations"),
-            vec!["message", "conversation"]
+            vec!["message", "my", "conversation"]
         );
         assert_eq!(tokenize("running batches"), vec!["run", "batch"]);
         assert_eq!(tokenize("/v1/files/{file_id}"), vec!["file", "file"]);
+        assert_eq!(
+            tokenize("skill sk_9 v2"),
+            vec!["skill", "sk", "9", "version"]
+        );
     }
 
     #[test]
@@ -353,6 +367,27 @@ mod tests {
     fn other_languages_meet_the_catalog_words() {
         assert_eq!(tokenize("Lösche die Datei"), vec!["delete", "die", "file"]);
         assert_eq!(tokenize("détails du modèle"), vec!["detail", "du", "model"]);
+    }
+
+    #[test]
+    fn purposes_and_later_steps_are_left_out() {
+        assert_eq!(
+            main_request("list my workspaces so I can pick one for the batch job"),
+            "list my workspaces"
+        );
+        assert_eq!(
+            main_request("Before sending the report, look up my name"),
+            " look up my name"
+        );
+        assert_eq!(
+            main_request("plan: get skills list -> find legal-review"),
+            "plan: get skills list "
+        );
+        assert_eq!(
+            main_request("step 2: get every version"),
+            "step 2: get every version"
+        );
+        assert_eq!(main_request("so I can"), "so I can");
     }
 
     #[test]
