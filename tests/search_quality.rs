@@ -59,7 +59,7 @@ fn held_out_intents_stay_found() {
 /// The blind intents (tests/data/intents-blind-*.tsv, written by helpers who never saw the
 /// catalog's words) over the whole catalog, admin tools included. Prints recall@1/3/5 and MRR
 /// per split and per toolset (`cargo test --test search_quality -- --nocapture`); the floors
-/// only catch a collapse. Tune on the dev half, report the test half.
+/// only catch a collapse. Tune on the dev halves, report the test halves.
 #[test]
 fn blind_intents_are_measured() {
     let env = |k: &str| (k == "MISTRAL_ADMIN_API_KEY").then(|| "unused".to_string());
@@ -79,20 +79,39 @@ fn blind_intents_are_measured() {
         .iter()
         .map(|t| (t.spec().operation(), t.toolset.as_str()))
         .collect();
-    // (split, intents, whether the floors apply): the small-toolset sets are a second,
-    // later blind set over the toolsets of fewest operations, measured, not yet tuned on.
-    for (split, tsv, floored) in [
-        ("dev", include_str!("data/intents-blind-dev.tsv"), true),
-        ("test", include_str!("data/intents-blind-test.tsv"), true),
+    // (split, intents, fewest intents, recall@1 and @5 floors): the small-toolset sets are a
+    // second, later blind set over the toolsets of fewest operations (chat, classifiers,
+    // skills, users). The floors sit under today's figures (about 0.95 and 0.99 on the first
+    // set, 0.87-0.95 and 0.99 on the second): they catch a regression such as examples lost
+    // from the build or weights left unfitted, not a small change.
+    for (split, tsv, fewest, floor_at_1, floor_at_5) in [
+        (
+            "dev",
+            include_str!("data/intents-blind-dev.tsv"),
+            1000,
+            0.90,
+            0.98,
+        ),
+        (
+            "test",
+            include_str!("data/intents-blind-test.tsv"),
+            1000,
+            0.90,
+            0.98,
+        ),
         (
             "small-toolsets dev",
             include_str!("data/intents-blind-small-toolsets-dev.tsv"),
-            false,
+            150,
+            0.80,
+            0.95,
         ),
         (
             "small-toolsets test",
             include_str!("data/intents-blind-small-toolsets-test.tsv"),
-            false,
+            150,
+            0.80,
+            0.95,
         ),
     ] {
         let e = server.search_index().evaluate(tsv, tools());
@@ -127,15 +146,13 @@ fn blind_intents_are_measured() {
                 t.mrr()
             );
         }
-        if !floored {
-            assert!(e.evaluated > 100, "{split}: only {} intents", e.evaluated);
-            continue;
-        }
-        assert!(e.evaluated > 1000, "{split}: only {} intents", e.evaluated);
-        // Floors under today's figures (about 0.95 and 0.99): they catch a regression such as
-        // examples lost from the build or weights left unfitted, not a small change.
         assert!(
-            e.recall_at_1() >= 0.90 && e.recall_at_5() >= 0.98,
+            e.evaluated > fewest,
+            "{split}: only {} intents",
+            e.evaluated
+        );
+        assert!(
+            e.recall_at_1() >= floor_at_1 && e.recall_at_5() >= floor_at_5,
             "{split}: recall@1 {:.3}, @5 {:.3}",
             e.recall_at_1(),
             e.recall_at_5()
