@@ -80,8 +80,8 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    3.876, 2.020, -0.202, 0.234, 3.934, 1.495, 0.675, 2.105, 0.803, 1.417, -1.141, 0.959, -0.260,
-    -2.291, -0.542, -0.522, 1.398, 0.134, 4.577,
+    3.902, 2.030, -0.218, 0.240, 3.916, 1.480, 0.694, 2.122, 0.830, 1.405, -1.129, 0.974, -0.218,
+    -2.338, -0.574, -0.511, 1.418, 0.129, 4.599,
 ];
 
 /// The signal groups measured apart (`search_eval -- --table`); the products of one group's

@@ -72,7 +72,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
 }
 
 /// Words of French, German, Spanish, Italian and Portuguese that users mix into requests
-/// (verbs, the API's nouns, possessives), and English "mine" or "your", each with the
+/// (verbs, the API's nouns, possessives), and English "mine" or "myself", each with the
 /// English word it means: a table of data, one line per word and language.
 const FOREIGN_WORDS: &str = include_str!("foreign_words.tsv");
 
