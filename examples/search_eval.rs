@@ -28,6 +28,10 @@ const BLIND: [(&str, &str); 5] = [
         "small test",
         "tests/data/intents-blind-small-toolsets-test.tsv",
     ),
+    (
+        "small third",
+        "tests/data/intents-blind-small-toolsets-3.tsv",
+    ),
 ];
 const VARIANTS: [&str; 4] = ["lexical", "lexical+examples", "classifiers", "combined"];
 

@@ -287,12 +287,11 @@ pub fn main_request(text: &str) -> &str {
     if lower.len() != text.len() {
         return text;
     }
-    let mut start = 0;
-    if SCENE_SETTERS.iter().any(|s| lower.starts_with(s)) {
-        if let Some(comma) = lower.find(',') {
-            start = comma + 1;
-        }
-    }
+    let scene_set = SCENE_SETTERS.iter().any(|s| lower.starts_with(s));
+    let start = match lower.find(',') {
+        Some(comma) if scene_set => comma + 1,
+        _ => 0,
+    };
     let end = LATER_STEPS
         .iter()
         .filter_map(|marker| lower[start..].find(marker).map(|at| start + at))
