@@ -223,10 +223,11 @@ fn bare_word(word: &str) -> String {
 }
 
 /// The query's text with every negated span (from a negation word to the end of its clause)
-/// taken out, and those spans apart: what the request asks for, and what it rules out.
+/// taken out, and those spans apart: what the request asks for, and what it rules out. A
+/// dash ends a clause as a comma does: "not just one skill — list them all".
 pub fn split_negated(text: &str) -> (String, String) {
     let (mut kept, mut negated) = (String::new(), String::new());
-    for clause in text.split_inclusive([',', '.', ';', ':', '(', ')', '!', '?']) {
+    for clause in text.split_inclusive([',', '.', ';', ':', '(', ')', '!', '?', '—', '–']) {
         let mut negating = false;
         let mut words = clause.split_whitespace().peekable();
         while let Some(word) = words.next() {
@@ -396,5 +397,7 @@ mod tests {
         assert_eq!(tokenize(&negated), vec!["raw", "otel", "data"]);
         let (kept, _) = split_negated("deactivate it instead of deleting it, but keep the logs");
         assert_eq!(tokenize(&kept), vec!["deactivate", "keep", "log"]);
+        let (kept, _) = split_negated("not just one skill — list every skill");
+        assert_eq!(tokenize(&kept), vec!["list", "every", "skill"]);
     }
 }
