@@ -17,7 +17,7 @@ use mistral_mcp::server::McpServer;
 
 /// The blind intent sets: the whole catalog's, and the second and third sets over the small
 /// toolsets (chat, classifiers, skills, users). Only the dev halves are fitted on.
-const BLIND: [(&str, &str); 5] = [
+const BLIND: [(&str, &str); 6] = [
     ("dev", "tests/data/intents-blind-dev.tsv"),
     ("test", "tests/data/intents-blind-test.tsv"),
     (
@@ -32,6 +32,7 @@ const BLIND: [(&str, &str); 5] = [
         "small third",
         "tests/data/intents-blind-small-toolsets-3.tsv",
     ),
+    ("fourth", "tests/data/intents-blind-4.tsv"),
 ];
 const VARIANTS: [&str; 4] = ["lexical", "lexical+examples", "classifiers", "combined"];
 
