@@ -80,8 +80,8 @@ impl Default for Weights {
 
 /// The server's weights, as `search_eval -- --fit` printed them.
 const FITTED: [f32; FEATURE_COUNT] = [
-    3.902, 2.030, -0.218, 0.240, 3.916, 1.480, 0.694, 2.122, 0.830, 1.405, -1.129, 0.974, -0.218,
-    -2.338, -0.574, -0.511, 1.418, 0.129, 4.599,
+    3.873, 2.186, -0.312, 0.106, 4.166, 1.322, 0.659, 1.877, 0.846, 1.357, -1.223, 0.723, -0.353,
+    -2.128, -0.201, -0.285, 1.358, 0.199, 4.157,
 ];
 
 /// The signal groups measured apart (`search_eval -- --table`); the products of one group's

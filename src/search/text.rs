@@ -43,11 +43,17 @@ pub fn tokenize(text: &str) -> Vec<String> {
                     out.push("version".to_string());
                 }
             } else if let Some(english) = fold_foreign(&w) {
-                out.push(stem(english));
+                if english != DROPPED {
+                    out.push(stem(english));
+                }
             } else if !STOP_WORDS.contains(&w.as_ref()) {
                 // Folding after stemming too: "organisations" meets "organisation".
                 let stemmed = stem(&w);
-                out.push(fold_foreign(&stemmed).map_or(stemmed, stem));
+                match fold_foreign(&stemmed) {
+                    Some(DROPPED) => {}
+                    Some(english) => out.push(stem(english)),
+                    None => out.push(stemmed),
+                }
             }
             word.clear();
         }
@@ -75,6 +81,10 @@ pub fn tokenize(text: &str) -> Vec<String> {
 /// (verbs, the API's nouns, possessives), and English "mine" or "myself", each with the
 /// English word it means: a table of data, one line per word and language.
 const FOREIGN_WORDS: &str = include_str!("foreign_words.tsv");
+
+/// What [`FOREIGN_WORDS`] folds a foreign stop word to ("le", "der", "una"): it is dropped,
+/// as the English stop words are.
+const DROPPED: &str = "-";
 
 /// Lower-case letters with their accents removed: "modèle" meets "modele", "détails" meets
 /// "details".
@@ -108,26 +118,66 @@ const FILE_KINDS: &[(&str, &str)] = &[
 /// The English word a foreign word means ([`FOREIGN_WORDS`]), or the kind of a file
 /// extension ([`FILE_KINDS`]).
 fn fold_foreign(word: &str) -> Option<&'static str> {
-    static FOLD: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
-    let fold = FOLD.get_or_init(|| {
+    /// Every word of the table, and apart the German words a compound may end in.
+    struct Folding {
+        words: HashMap<&'static str, &'static str>,
+        german: HashMap<&'static str, &'static str>,
+    }
+    static FOLDING: OnceLock<Folding> = OnceLock::new();
+    let folding = FOLDING.get_or_init(|| {
         let table = FOREIGN_WORDS
             .lines()
             .filter(|line| !line.starts_with('#'))
             .filter_map(|line| {
                 let mut columns = line.split('\t');
-                let english = columns.next()?;
-                Some((english, columns.nth(1)?))
+                Some((columns.next()?, columns.next()?, columns.next()?))
             });
-        let mut fold = HashMap::new();
-        for (english, words) in table.chain(FILE_KINDS.iter().copied()) {
+        let file_kinds = FILE_KINDS.iter().map(|&(kind, words)| (kind, "", words));
+        let mut folding = Folding {
+            words: HashMap::new(),
+            german: HashMap::new(),
+        };
+        for (english, language, words) in table.chain(file_kinds) {
             for word in words.split(' ') {
                 // A word listed twice keeps its first meaning.
-                fold.entry(word).or_insert(english);
+                folding.words.entry(word).or_insert(english);
+                // "*" lines are the first, hand-made table's, German words among them.
+                if matches!(language, "de" | "*") && english != DROPPED {
+                    folding.german.entry(word).or_insert(english);
+                }
             }
         }
-        fold
+        folding
     });
-    fold.get(word).copied()
+    let words = &folding.words;
+    words
+        .get(word)
+        .or_else(|| without_enclitic(word).and_then(|verb| words.get(verb)))
+        .copied()
+        .or_else(|| compound_head(word, &folding.german))
+}
+
+/// Pronouns that Spanish, Italian and Portuguese attach to a verb: "bórralo" is "borra"
+/// (delete) and "lo" (it), "mostrami" is "mostra" (show) and "mi" (me). Longest first.
+const ENCLITICS: &[&str] = &[
+    "glielo", "gliela", "melo", "mela", "selo", "sela", "telo", "los", "las", "les", "nos", "gli",
+    "lo", "la", "le", "li", "me", "te", "se", "mi", "ti", "ci", "vi", "ne",
+];
+
+/// The verb of a verb with a pronoun attached, when at least five letters are left.
+fn without_enclitic(word: &str) -> Option<&str> {
+    ENCLITICS
+        .iter()
+        .filter_map(|pronoun| word.strip_suffix(pronoun))
+        .find(|verb| verb.len() >= 5)
+}
+
+/// The meaning of a German compound's last part, which names what it is: "Benutzergruppe"
+/// is a "Gruppe", "Auswertungskampagnen" are "Kampagnen". The longest German word of the
+/// table the compound ends in, of five letters or more after at least five letters.
+fn compound_head(word: &str, german: &HashMap<&str, &'static str>) -> Option<&'static str> {
+    (5..word.len().saturating_sub(4))
+        .find_map(|at| word.get(at..).and_then(|tail| german.get(tail).copied()))
 }
 
 /// What the naive Bayes classifiers see of a query: its words and word pairs, its first
@@ -365,8 +415,15 @@ mod tests {
 
     #[test]
     fn other_languages_meet_the_catalog_words() {
-        assert_eq!(tokenize("Lösche die Datei"), vec!["delete", "die", "file"]);
-        assert_eq!(tokenize("détails du modèle"), vec!["detail", "du", "model"]);
+        // Articles and prepositions are dropped as English ones are.
+        assert_eq!(tokenize("Lösche die Datei"), vec!["delete", "file"]);
+        assert_eq!(tokenize("détails du modèle"), vec!["detail", "model"]);
+        // A pronoun attached to the verb, and a German compound's last part.
+        assert_eq!(tokenize("Bórralo"), vec!["delete"]);
+        assert_eq!(tokenize("mostrami i modelli"), vec!["show", "model"]);
+        assert_eq!(tokenize("die Benutzergruppe"), vec!["group"]);
+        // English words do not end in one by chance.
+        assert_eq!(tokenize("alternative"), vec!["alternative"]);
     }
 
     #[test]
