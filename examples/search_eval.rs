@@ -17,7 +17,7 @@ use mistral_mcp::server::McpServer;
 
 /// The blind intent sets: the whole catalog's, and the second and third sets over the small
 /// toolsets (chat, classifiers, skills, users). Only the dev halves are fitted on.
-const BLIND: [(&str, &str); 6] = [
+const BLIND: [(&str, &str); 7] = [
     ("dev", "tests/data/intents-blind-dev.tsv"),
     ("test", "tests/data/intents-blind-test.tsv"),
     (
@@ -33,6 +33,7 @@ const BLIND: [(&str, &str); 6] = [
         "tests/data/intents-blind-small-toolsets-3.tsv",
     ),
     ("fourth", "tests/data/intents-blind-4.tsv"),
+    ("fifth", "tests/data/intents-blind-5.tsv"),
 ];
 const VARIANTS: [&str; 4] = ["lexical", "lexical+examples", "classifiers", "combined"];
 
